@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * lan_egress: tc clsact egress on every LAN port, so it sees every frame sent to a device.
+ * Downstream counters by destination MAC, the reverse direction of the device's flows (the
+ * same entries lan_ingress fills), copies of DHCP/DNS answers, and the quarantine drop
+ * towards the device, so nothing can reach a quarantined device either.
+ */
+#include "lib/common.h"
+#include "lib/maps.h"
+#include "lib/parse.h"
+#include "lib/account.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Headers we want in the linear part of the skb for direct access. */
+#define PULL_LEN 256
+
+static __always_inline void emit_copy(struct __sk_buff *skb, const struct pkt *p, const __u8 *mac,
+				      __u8 kind, __u64 now, struct wd_prog_stats *st)
+{
+	struct wd_event_packet *ev = bpf_ringbuf_reserve(&wd_events, sizeof(*ev), 0);
+	if (!ev) {
+		st->events_lost++;
+		return;
+	}
+	__builtin_memset(&ev->hdr, 0, sizeof(ev->hdr));
+	ev->hdr.ts_ns = now;
+	ev->hdr.kind = WD_EV_PACKET_COPY;
+	ev->hdr.ifindex = skb->ifindex;
+	mac_copy(ev->hdr.mac, mac);
+	ev->hdr.direction = WD_DIR_TO_DEVICE;
+	ev->hdr.detail = kind;
+	ev->hdr.frame_len = skb->len;
+	__u32 cap = skb->len < WD_EVENT_COPY_MAX ? skb->len : WD_EVENT_COPY_MAX;
+	if (cap == 0 || bpf_skb_load_bytes(skb, 0, ev->data, cap) < 0)
+		cap = 0;
+	ev->hdr.cap_len = cap;
+	bpf_ringbuf_submit(ev, 0);
+}
+
+SEC("tc")
+int lan_egress(struct __sk_buff *skb)
+{
+	struct wd_prog_stats *st = prog_stats(WD_PROG_LAN_EGRESS);
+	if (!st)
+		return TC_ACT_OK;
+
+	/* Large (GSO) skbs may keep headers outside the linear part. */
+	__u32 want = skb->len < PULL_LEN ? skb->len : PULL_LEN;
+	if (skb->data_end - skb->data < want)
+		bpf_skb_pull_data(skb, want);
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+
+	/* One GSO skb is several frames on the wire; count them as the device will see them. */
+	__u32 segs = skb->gso_segs > 1 ? skb->gso_segs : 1;
+	__u64 len = skb->len;
+	st->seen += segs;
+
+	struct ethhdr *eth = data;
+	if ((void *)(eth + 1) > data_end) {
+		st->bytes += len;
+		st->unparsed++;
+		st->proto_packets[WD_PROTO_OTHER]++;
+		st->passed++;
+		return TC_ACT_OK;
+	}
+
+	struct wd_device_key dev = {};
+	mac_copy(dev.mac, eth->h_dest);
+	int unicast = !MAC_IS_MULTICAST(eth->h_dest);
+	__u64 now = now_ns();
+	__u32 level = WD_LEVEL_NONE;
+	if (unicast) {
+		struct wd_quarantine *q = bpf_map_lookup_elem(&wd_quarantine, &dev);
+		if (q && quarantine_active(q, now))
+			level = q->level;
+	}
+	if (level == WD_LEVEL_ISOLATE) {
+		st->bytes += len;
+		count_drop(st, &dev, WD_DROP_ISOLATED, WD_DIR_TO_DEVICE, 0, len, skb->ifindex, now, 0);
+		return TC_ACT_SHOT;
+	}
+
+	struct pkt p = {};
+	parse_frame(data, data_end, &p);
+	p.len = len;
+	if (segs > 1 && p.payload_off)
+		len += (__u64)(segs - 1) * p.payload_off;
+	st->bytes += len;
+	__u32 bucket = p.bucket < WD_PROTO_MAX ? p.bucket : WD_PROTO_OTHER; /* for the verifier */
+	st->proto_packets[bucket] += segs;
+	if (p.flags & PKT_UNPARSED)
+		st->unparsed++;
+
+	if (level == WD_LEVEL_RESTRICTED && !restricted_allows_to_device(&p)) {
+		count_drop(st, &dev, WD_DROP_RESTRICTED, WD_DIR_TO_DEVICE, 0, len, skb->ifindex, now, 0);
+		return TC_ACT_SHOT;
+	}
+
+	if (unicast) {
+		/* Only MACs seen sending are devices; others are not counted as one. */
+		struct wd_device_stats *ds = bpf_map_lookup_elem(&wd_devices, &dev);
+		if (ds) {
+			ds->down.packets += segs;
+			ds->down.bytes += len;
+		}
+		if (p.flags & PKT_IP)
+			flow_account(&p, dev.mac, WD_FLOW_DOWN, segs, len, now, st);
+	}
+	if (p.flags & PKT_IP) {
+		__u8 kind = copy_kind(&p, p.dport, p.sport);
+		if (kind)
+			emit_copy(skb, &p, dev.mac, kind, now, st);
+	}
+
+	st->passed += segs;
+	return TC_ACT_OK;
+}

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * lan_ingress: XDP on every LAN port, so it sees every frame a device sends. The quarantine
+ * check comes first, right after the Ethernet header, so an isolated device costs one hash
+ * lookup; then the full parse, per-device counters, the destination blocklist, the flow
+ * table, and copies of DHCP/DNS frames for device identity.
+ */
+#include "lib/common.h"
+#include "lib/maps.h"
+#include "lib/parse.h"
+#include "lib/account.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Copies the frame's first bytes into a packet event. XDP has no load-bytes helper before
+ * 5.18, so this walks the frame in 8-byte words, then the tail byte by byte. */
+static __always_inline __u32 copy_frame(__u8 *dst, void *data, void *data_end)
+{
+	__u32 off = 0;
+	for (int i = 0; i < WD_EVENT_COPY_MAX / 8; i++) {
+		if (data + off + 8 > data_end)
+			break;
+		*(__u64 *)(dst + off) = *(__u64 *)(data + off);
+		off += 8;
+	}
+	for (int i = 0; i < 7; i++) {
+		if (off >= WD_EVENT_COPY_MAX || data + off + 1 > data_end)
+			break;
+		dst[off & (WD_EVENT_COPY_MAX - 1)] = *(__u8 *)(data + off);
+		off++;
+	}
+	return off;
+}
+
+static __always_inline void emit_copy(struct xdp_md *ctx, const struct pkt *p, const __u8 *mac,
+				      __u8 kind, __u64 now, struct wd_prog_stats *st)
+{
+	struct wd_event_packet *ev = bpf_ringbuf_reserve(&wd_events, sizeof(*ev), 0);
+	if (!ev) {
+		st->events_lost++;
+		return;
+	}
+	__builtin_memset(&ev->hdr, 0, sizeof(ev->hdr));
+	ev->hdr.ts_ns = now;
+	ev->hdr.kind = WD_EV_PACKET_COPY;
+	ev->hdr.ifindex = ctx->ingress_ifindex;
+	mac_copy(ev->hdr.mac, mac);
+	ev->hdr.direction = WD_DIR_FROM_DEVICE;
+	ev->hdr.detail = kind;
+	ev->hdr.frame_len = p->len;
+	ev->hdr.cap_len = copy_frame(ev->data, (void *)(long)ctx->data, (void *)(long)ctx->data_end);
+	bpf_ringbuf_submit(ev, 0);
+}
+
+static __always_inline int drop(struct wd_prog_stats *st, const struct wd_device_key *dev,
+				__u32 reason, const __u8 *addr, __u32 len, __u32 ifindex, __u64 now)
+{
+	count_drop(st, dev, reason, WD_DIR_FROM_DEVICE, addr, len, ifindex, now, 1);
+	return XDP_DROP;
+}
+
+SEC("xdp")
+int lan_ingress(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct wd_prog_stats *st = prog_stats(WD_PROG_LAN_INGRESS);
+	if (!st)
+		return XDP_PASS;
+	__u32 len = data_end - data;
+	st->seen++;
+	st->bytes += len;
+
+	struct ethhdr *eth = data;
+	if ((void *)(eth + 1) > data_end) {
+		st->unparsed++;
+		st->proto_packets[WD_PROTO_OTHER]++;
+		st->passed++;
+		return XDP_PASS;
+	}
+
+	/* Step 1: is the sender quarantined? Nothing else is read before this. */
+	struct wd_device_key dev = {};
+	mac_copy(dev.mac, eth->h_source);
+	__u64 now = now_ns();
+	__u32 ifindex = ctx->ingress_ifindex;
+	struct wd_quarantine *q = bpf_map_lookup_elem(&wd_quarantine, &dev);
+	__u32 level = WD_LEVEL_NONE;
+	if (q && quarantine_active(q, now))
+		level = q->level;
+	if (level == WD_LEVEL_ISOLATE)
+		return drop(st, &dev, WD_DROP_ISOLATED, 0, len, ifindex, now);
+
+	struct pkt p = {};
+	parse_frame(data, data_end, &p);
+	__u32 bucket = p.bucket < WD_PROTO_MAX ? p.bucket : WD_PROTO_OTHER; /* for the verifier */
+	st->proto_packets[bucket]++;
+	if (p.flags & PKT_UNPARSED)
+		st->unparsed++;
+
+	if (level == WD_LEVEL_RESTRICTED && !restricted_allows_from_device(&p))
+		return drop(st, &dev, WD_DROP_RESTRICTED, 0, len, ifindex, now);
+
+	if ((p.flags & PKT_IP) && (blocklist_flags(p.daddr) & WD_BLOCK_OUT))
+		return drop(st, &dev, WD_DROP_BLOCKLIST, p.daddr, len, ifindex, now);
+
+	struct wd_device_stats *ds = device_stats(&dev, now, ifindex, st);
+	if (ds) {
+		struct wd_counter *c;
+		if (MAC_IS_MULTICAST(eth->h_dest)) {
+			c = &ds->bcast;
+		} else {
+			struct wd_device_key dst = {};
+			mac_copy(dst.mac, eth->h_dest);
+			c = bpf_map_lookup_elem(&wd_gw_macs, &dst) ? &ds->up : &ds->lateral;
+		}
+		c->packets++;
+		c->bytes += len;
+		ds->proto_packets[bucket]++;
+		if (p.l4 == IPPROTO_TCP && (p.flags & PKT_PORTS) &&
+		    (p.tcp_flags & (WD_TCP_SYN | WD_TCP_ACK)) == WD_TCP_SYN)
+			ds->tcp_syn++;
+		device_seen(ds, now);
+		if (p.flags & PKT_IP)
+			device_note_address(ds, &p, now);
+	}
+
+	if (p.flags & PKT_IP) {
+		flow_account(&p, dev.mac, WD_FLOW_UP, 1, len, now, st);
+		__u8 kind = copy_kind(&p, p.sport, p.dport);
+		if (kind)
+			emit_copy(ctx, &p, dev.mac, kind, now, st);
+	}
+
+	st->passed++;
+	return XDP_PASS;
+}

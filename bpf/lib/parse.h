@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Frame parsing for every program: Ethernet, up to two VLAN tags, ARP, IPv4 (options,
+ * fragments), IPv6 (a bounded walk over extension headers), TCP, UDP, ICMP, ICMPv6.
+ * Each step checks its bounds against data_end before it reads. A frame that cannot be
+ * understood is never an error: the parse stops, marks it PKT_UNPARSED, and the program
+ * passes it.
+ */
+#ifndef WARDEN_BPF_PARSE_H
+#define WARDEN_BPF_PARSE_H
+
+#include "common.h"
+
+#define PKT_IP 0x01       /* saddr/daddr are valid */
+#define PKT_PORTS 0x02    /* sport/dport are valid (TCP, UDP, ICMP echo/others) */
+#define PKT_UNPARSED 0x04 /* truncated, malformed or of an unknown EtherType */
+#define PKT_V6 0x08
+#define PKT_LATER_FRAG 0x10 /* a non-first fragment: no transport header */
+
+#define IPV6_EXT_MAX 8 /* extension headers walked before giving up */
+
+struct vlan_tag {
+	__be16 tci;
+	__be16 inner_proto;
+};
+
+struct ipv6_ext {
+	__u8 nexthdr;
+	__u8 hdrlen;
+};
+
+struct ipv6_frag {
+	__u8 nexthdr;
+	__u8 reserved;
+	__be16 frag_off; /* offset in 8-byte units << 3 | flags */
+	__be32 identification;
+};
+
+/* ICMP and ICMPv6 share this layout (linux/icmp.h drags in libc headers, so not used). */
+struct icmp_hdr {
+	__u8 type;
+	__u8 code;
+	__be16 checksum;
+	__be16 id;  /* echo only */
+	__be16 seq; /* echo only */
+};
+
+#define ICMP4_ECHO_REPLY 0
+#define ICMP4_ECHO_REQUEST 8
+#define ICMP6_ECHO_REQUEST 128
+#define ICMP6_ECHO_REPLY 129
+
+struct pkt {
+	__u32 len;   /* whole frame */
+	__u16 l3;    /* EtherType after VLAN tags, host order */
+	__u8 l4;     /* IPPROTO_*, 0 when there is no IP header */
+	__u8 flags;  /* PKT_* */
+	__u8 saddr[16]; /* IPv4 as v4-mapped IPv6 */
+	__u8 daddr[16];
+	__be16 sport;
+	__be16 dport;
+	__u8 tcp_flags;
+	__u8 icmp_type;
+	__u8 bucket; /* enum wd_proto */
+	__u8 vlans;
+	__u16 payload_off; /* where the transport payload starts; 0 when unknown */
+};
+
+struct cursor {
+	void *start;
+	void *pos;
+	void *end;
+};
+
+static __always_inline void v4_mapped(__u8 *dst, __be32 addr)
+{
+	__builtin_memset(dst, 0, 10);
+	dst[10] = 0xff;
+	dst[11] = 0xff;
+	__builtin_memcpy(dst + 12, &addr, 4);
+}
+
+static __always_inline int addr_is_v4(const __u8 *a)
+{
+	return a[10] == 0xff && a[11] == 0xff &&
+	       !(a[0] | a[1] | a[2] | a[3] | a[4] | a[5] | a[6] | a[7] | a[8] | a[9]);
+}
+
+/* Returns the EtherType after the Ethernet header and VLAN tags, or -1 when truncated. */
+static __always_inline int parse_eth(struct cursor *c, struct pkt *p)
+{
+	struct ethhdr *eth = c->pos;
+	if ((void *)(eth + 1) > c->end)
+		return -1;
+	c->pos = eth + 1;
+	__u16 proto = bpf_ntohs(eth->h_proto);
+
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		if (proto != ETH_P_8021Q && proto != ETH_P_8021AD)
+			break;
+		struct vlan_tag *tag = c->pos;
+		if ((void *)(tag + 1) > c->end)
+			return -1;
+		c->pos = tag + 1;
+		proto = bpf_ntohs(tag->inner_proto);
+		p->vlans++;
+	}
+	return proto;
+}
+
+/* Returns the transport protocol, or -1 when the header is truncated or malformed. */
+static __always_inline int parse_ipv4(struct cursor *c, struct pkt *p)
+{
+	struct iphdr *ip = c->pos;
+	if ((void *)(ip + 1) > c->end)
+		return -1;
+	__u32 hlen = ip->ihl * 4;
+	if (hlen < sizeof(*ip) || ip->version != 4)
+		return -1;
+	if (c->pos + hlen > c->end)
+		return -1;
+	c->pos += hlen;
+	v4_mapped(p->saddr, ip->saddr);
+	v4_mapped(p->daddr, ip->daddr);
+	p->flags |= PKT_IP;
+	if (ip->frag_off & bpf_htons(0x1fff))
+		p->flags |= PKT_LATER_FRAG;
+	return ip->protocol;
+}
+
+static __always_inline int parse_ipv6(struct cursor *c, struct pkt *p)
+{
+	struct ipv6hdr *ip6 = c->pos;
+	if ((void *)(ip6 + 1) > c->end)
+		return -1;
+	if (ip6->version != 6)
+		return -1;
+	c->pos = ip6 + 1;
+	__builtin_memcpy(p->saddr, &ip6->saddr, 16);
+	__builtin_memcpy(p->daddr, &ip6->daddr, 16);
+	p->flags |= PKT_IP | PKT_V6;
+
+	__u8 next = ip6->nexthdr;
+	for (int i = 0; i < IPV6_EXT_MAX; i++) {
+		if (next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING || next == IPPROTO_DSTOPTS) {
+			struct ipv6_ext *ext = c->pos;
+			if ((void *)(ext + 1) > c->end)
+				return -1;
+			next = ext->nexthdr;
+			c->pos += (ext->hdrlen + 1) * 8;
+		} else if (next == IPPROTO_FRAGMENT) {
+			struct ipv6_frag *frag = c->pos;
+			if ((void *)(frag + 1) > c->end)
+				return -1;
+			next = frag->nexthdr;
+			if (frag->frag_off & bpf_htons(0xfff8))
+				p->flags |= PKT_LATER_FRAG;
+			c->pos = frag + 1;
+		} else {
+			return next;
+		}
+	}
+	/* Too long a chain: the transport header stays unknown. */
+	return -1;
+}
+
+static __always_inline int parse_l4(struct cursor *c, struct pkt *p)
+{
+	switch (p->l4) {
+	case IPPROTO_TCP: {
+		struct tcphdr *tcp = c->pos;
+		if ((void *)(tcp + 1) > c->end)
+			return -1;
+		p->sport = tcp->source;
+		p->dport = tcp->dest;
+		p->tcp_flags = ((__u8 *)tcp)[13];
+		p->bucket = WD_PROTO_TCP;
+		p->payload_off = (c->pos - c->start) + tcp->doff * 4;
+		break;
+	}
+	case IPPROTO_UDP: {
+		struct udphdr *udp = c->pos;
+		if ((void *)(udp + 1) > c->end)
+			return -1;
+		p->sport = udp->source;
+		p->dport = udp->dest;
+		p->bucket = WD_PROTO_UDP;
+		p->payload_off = (c->pos - c->start) + sizeof(*udp);
+		break;
+	}
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6: {
+		/* type, code, checksum, then id and sequence for echo: both families alike */
+		struct icmp_hdr *icmp = c->pos;
+		if ((void *)(icmp + 1) > c->end)
+			return -1;
+		__u8 type = icmp->type;
+		int echo = p->l4 == IPPROTO_ICMP
+				   ? (type == ICMP4_ECHO_REQUEST || type == ICMP4_ECHO_REPLY)
+				   : (type == ICMP6_ECHO_REQUEST || type == ICMP6_ECHO_REPLY);
+		__be16 id = echo ? icmp->id : bpf_htons((__u16)type << 8 | icmp->code);
+		p->sport = id;
+		p->dport = id;
+		p->icmp_type = type;
+		p->bucket = WD_PROTO_ICMP;
+		break;
+	}
+	default:
+		return 0;
+	}
+	p->flags |= PKT_PORTS;
+	return 0;
+}
+
+/* Fills p from the frame; never fails, PKT_UNPARSED says it stopped early. */
+static __always_inline void parse_frame(void *data, void *data_end, struct pkt *p)
+{
+	struct cursor c = { .start = data, .pos = data, .end = data_end };
+	p->len = data_end - data;
+	p->bucket = WD_PROTO_OTHER;
+
+	int proto = parse_eth(&c, p);
+	if (proto < 0)
+		goto unparsed;
+	p->l3 = proto;
+
+	int l4;
+	if (proto == ETH_P_IP) {
+		l4 = parse_ipv4(&c, p);
+	} else if (proto == ETH_P_IPV6) {
+		l4 = parse_ipv6(&c, p);
+	} else if (proto == ETH_P_ARP) {
+		p->bucket = WD_PROTO_ARP;
+		return;
+	} else {
+		goto unparsed;
+	}
+	if (l4 < 0)
+		goto unparsed;
+	p->l4 = l4;
+	if (p->flags & PKT_LATER_FRAG)
+		return;
+	if (parse_l4(&c, p) < 0)
+		goto unparsed;
+	return;
+unparsed:
+	p->flags |= PKT_UNPARSED;
+}
+
+#endif

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * wan_ingress: XDP on the WAN port. Drops frames whose source address is on the inbound
+ * blocklist, counts WAN totals in its stats slot, and passes everything else untouched.
+ */
+#include "lib/common.h"
+#include "lib/maps.h"
+#include "lib/parse.h"
+#include "lib/account.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+SEC("xdp")
+int wan_ingress(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct wd_prog_stats *st = prog_stats(WD_PROG_WAN_INGRESS);
+	if (!st)
+		return XDP_PASS;
+	__u32 len = data_end - data;
+	st->seen++;
+	st->bytes += len;
+
+	struct pkt p = {};
+	parse_frame(data, data_end, &p);
+	__u32 bucket = p.bucket < WD_PROTO_MAX ? p.bucket : WD_PROTO_OTHER; /* for the verifier */
+	st->proto_packets[bucket]++;
+	if (p.flags & PKT_UNPARSED)
+		st->unparsed++;
+
+	if ((p.flags & PKT_IP) && (blocklist_flags(p.saddr) & WD_BLOCK_IN)) {
+		/* The rate limit is per upstream MAC: one WAN blocklist event per second. */
+		struct wd_device_key src = {};
+		struct ethhdr *eth = data;
+		if ((void *)(eth + 1) <= data_end)
+			mac_copy(src.mac, eth->h_source);
+		count_drop(st, &src, WD_DROP_BLOCKLIST, WD_DIR_FROM_WAN, p.saddr, len,
+			   ctx->ingress_ifindex, now_ns(), 0);
+		return XDP_DROP;
+	}
+
+	st->passed++;
+	return XDP_PASS;
+}

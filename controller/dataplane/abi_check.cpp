@@ -1,0 +1,63 @@
+// The kernel programs and this controller share include/warden/abi.h; these asserts make
+// any accidental change of size or layout a compile error rather than garbage in a map.
+#include <cstddef>
+
+#include "warden/abi.h"
+
+#define WD_LAYOUT(type, size) static_assert(sizeof(struct type) == (size), #type " size changed")
+#define WD_AT(type, field, off) \
+    static_assert(offsetof(struct type, field) == (off), #type "." #field " moved")
+
+WD_LAYOUT(wd_device_key, 8);
+WD_AT(wd_device_key, pad, 6);
+
+WD_LAYOUT(wd_counter, 16);
+WD_LAYOUT(wd_device_stats, 192);
+WD_AT(wd_device_stats, up, 0);
+WD_AT(wd_device_stats, lateral, 16);
+WD_AT(wd_device_stats, bcast, 32);
+WD_AT(wd_device_stats, down, 48);
+WD_AT(wd_device_stats, proto_packets, 64);
+WD_AT(wd_device_stats, tcp_syn, 104);
+WD_AT(wd_device_stats, drops, 112);
+WD_AT(wd_device_stats, first_seen_ns, 136);
+WD_AT(wd_device_stats, last_seen_ns, 144);
+WD_AT(wd_device_stats, ip4_seen_ns, 152);
+WD_AT(wd_device_stats, ip6_seen_ns, 160);
+WD_AT(wd_device_stats, last_ip4, 168);
+WD_AT(wd_device_stats, last_ip6, 176);
+
+WD_LAYOUT(wd_flow_key, 44);
+WD_AT(wd_flow_key, proto, 6);
+WD_AT(wd_flow_key, saddr, 8);
+WD_AT(wd_flow_key, daddr, 24);
+WD_AT(wd_flow_key, sport, 40);
+WD_AT(wd_flow_key, dport, 42);
+
+WD_LAYOUT(wd_flow_stats, 56);
+WD_AT(wd_flow_stats, packets, 16);
+WD_AT(wd_flow_stats, bytes, 32);
+WD_AT(wd_flow_stats, tcp_flags, 48);
+
+WD_LAYOUT(wd_quarantine, 24);
+WD_AT(wd_quarantine, since_ns, 8);
+WD_AT(wd_quarantine, expires_ns, 16);
+
+WD_LAYOUT(wd_lpm_v4_key, 8);
+WD_LAYOUT(wd_lpm_v6_key, 20);
+WD_LAYOUT(wd_block_value, 8);
+WD_LAYOUT(wd_addr, 16);
+WD_LAYOUT(wd_evlimit_key, 8);
+
+WD_LAYOUT(wd_event, 48);
+WD_AT(wd_event, kind, 8);
+WD_AT(wd_event, ifindex, 12);
+WD_AT(wd_event, mac, 16);
+WD_AT(wd_event, direction, 22);
+WD_AT(wd_event, detail, 23);
+WD_AT(wd_event, frame_len, 24);
+WD_AT(wd_event, cap_len, 28);
+WD_AT(wd_event, addr, 32);
+WD_LAYOUT(wd_event_packet, 48 + WD_EVENT_COPY_MAX);
+
+WD_LAYOUT(wd_prog_stats, 8 * (4 + WD_DROP_MAX + WD_PROTO_MAX + 2));

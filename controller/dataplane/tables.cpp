@@ -1,0 +1,345 @@
+#include "dataplane/tables.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace warden::dataplane {
+
+namespace {
+
+std::runtime_error map_error(const std::string& what, int err) {
+    return std::runtime_error(what + ": " + std::strerror(err));
+}
+
+// Visits every entry: batch lookups where the map supports them (hash maps), key by key
+// otherwise (LPM tries). value_size is the whole value: for per-CPU maps, all CPUs.
+template <typename Visit>
+void for_each_entry(int fd, size_t key_size, size_t value_size, Visit&& visit) {
+    uint32_t batch = 256;
+    std::vector<uint8_t> keys, values;
+    std::vector<uint8_t> in(std::max<size_t>(key_size, 8)), out(in.size());
+    bool first = true;
+    for (;;) {
+        keys.resize(key_size * batch);
+        values.resize(value_size * batch);
+        uint32_t count = batch;
+        int err = bpf_map_lookup_batch(fd, first ? nullptr : in.data(), out.data(), keys.data(),
+                                       values.data(), &count, nullptr);
+        int e = err ? errno : 0;
+        if (err && e == ENOSPC && batch < (1u << 20)) {  // one hash bucket held more than batch
+            batch *= 4;
+            continue;
+        }
+        if (err && e != ENOENT) {
+            if (first && (e == EINVAL || e == ENOTSUP || e == EOPNOTSUPP)) break;  // key by key
+            throw map_error("cannot read map", e);
+        }
+        for (uint32_t i = 0; i < count; ++i) visit(&keys[i * key_size], &values[i * value_size]);
+        if (e == ENOENT) return;
+        in = out;
+        first = false;
+    }
+
+    std::vector<uint8_t> key(key_size), next(key_size), value(value_size);
+    bool have = false;
+    while (bpf_map_get_next_key(fd, have ? key.data() : nullptr, next.data()) == 0) {
+        key = next;
+        have = true;
+        if (bpf_map_lookup_elem(fd, key.data(), value.data()) == 0) visit(key.data(), value.data());
+    }
+}
+
+}  // namespace
+
+int possible_cpus() {
+    static int n = [] {
+        int cpus = libbpf_num_possible_cpus();
+        if (cpus <= 0) throw std::runtime_error("cannot count the possible CPUs");
+        return cpus;
+    }();
+    return n;
+}
+
+DeviceCounters sum_device_stats(const net::Mac& mac, std::span<const wd_device_stats> per_cpu) {
+    DeviceCounters d;
+    d.mac = mac;
+    uint64_t ip4_at = 0, ip6_at = 0;
+    for (const auto& s : per_cpu) {
+        auto add = [](wd_counter& to, const wd_counter& from) {
+            to.packets += from.packets;
+            to.bytes += from.bytes;
+        };
+        add(d.up, s.up);
+        add(d.lateral, s.lateral);
+        add(d.bcast, s.bcast);
+        add(d.down, s.down);
+        for (int i = 0; i < WD_PROTO_MAX; ++i) d.proto_packets[i] += s.proto_packets[i];
+        for (int i = 0; i < WD_DROP_MAX; ++i) d.drops[i] += s.drops[i];
+        d.tcp_syn += s.tcp_syn;
+        if (s.first_seen_ns && (!d.first_seen_ns || s.first_seen_ns < d.first_seen_ns))
+            d.first_seen_ns = s.first_seen_ns;
+        d.last_seen_ns = std::max<uint64_t>(d.last_seen_ns, s.last_seen_ns);
+        if (s.ip4_seen_ns > ip4_at) {
+            ip4_at = s.ip4_seen_ns;
+            d.ip4 = net::IpAddr::v4(s.last_ip4);
+        }
+        if (s.ip6_seen_ns > ip6_at) {
+            ip6_at = s.ip6_seen_ns;
+            net::IpAddr a;
+            std::memcpy(a.bytes.data(), s.last_ip6, 16);
+            d.ip6 = a;
+        }
+    }
+    return d;
+}
+
+wd_prog_stats sum_prog_stats(std::span<const wd_prog_stats> per_cpu) {
+    wd_prog_stats t{};
+    for (const auto& s : per_cpu) {
+        t.seen += s.seen;
+        t.passed += s.passed;
+        t.bytes += s.bytes;
+        t.unparsed += s.unparsed;
+        for (int i = 0; i < WD_DROP_MAX; ++i) t.dropped[i] += s.dropped[i];
+        for (int i = 0; i < WD_PROTO_MAX; ++i) t.proto_packets[i] += s.proto_packets[i];
+        t.events_lost += s.events_lost;
+        t.map_full += s.map_full;
+    }
+    return t;
+}
+
+// ---- devices ----
+
+std::vector<DeviceCounters> DeviceTable::read_all() const {
+    const int cpus = possible_cpus();
+    std::vector<DeviceCounters> out;
+    for_each_entry(fd_, sizeof(wd_device_key), sizeof(wd_device_stats) * cpus,
+                   [&](const uint8_t* k, const uint8_t* v) {
+                       auto* key = reinterpret_cast<const wd_device_key*>(k);
+                       std::span per_cpu(reinterpret_cast<const wd_device_stats*>(v), cpus);
+                       out.push_back(sum_device_stats(mac_of(key->mac), per_cpu));
+                   });
+    return out;
+}
+
+std::optional<DeviceCounters> DeviceTable::read(const net::Mac& mac) const {
+    std::vector<wd_device_stats> per_cpu(possible_cpus());
+    auto key = device_key(mac);
+    if (bpf_map_lookup_elem(fd_, &key, per_cpu.data())) return std::nullopt;
+    return sum_device_stats(mac, per_cpu);
+}
+
+bool DeviceTable::remove(const net::Mac& mac) {
+    auto key = device_key(mac);
+    return bpf_map_delete_elem(fd_, &key) == 0;
+}
+
+// ---- flows ----
+
+std::vector<FlowEntry> FlowTable::read_all() const {
+    std::vector<FlowEntry> out;
+    for_each_entry(fd_, sizeof(wd_flow_key), sizeof(wd_flow_stats),
+                   [&](const uint8_t* k, const uint8_t* v) {
+                       FlowEntry e;
+                       std::memcpy(&e.key, k, sizeof e.key);
+                       std::memcpy(&e.stats, v, sizeof e.stats);
+                       out.push_back(e);
+                   });
+    return out;
+}
+
+std::optional<wd_flow_stats> FlowTable::read(const wd_flow_key& key) const {
+    wd_flow_stats s{};
+    if (bpf_map_lookup_elem(fd_, &key, &s)) return std::nullopt;
+    return s;
+}
+
+// ---- quarantine ----
+
+void QuarantineTable::put(const net::Mac& mac, const wd_quarantine& entry) {
+    auto key = device_key(mac);
+    if (bpf_map_update_elem(fd_, &key, &entry, BPF_ANY)) {
+        int e = errno;
+        if (e == E2BIG || e == ENOMEM)
+            throw std::runtime_error("quarantine map is full; cannot quarantine " + mac.str() +
+                                     " (raise map_sizes.quarantine in the policy)");
+        throw map_error("cannot quarantine " + mac.str(), e);
+    }
+}
+
+bool QuarantineTable::remove(const net::Mac& mac) {
+    auto key = device_key(mac);
+    return bpf_map_delete_elem(fd_, &key) == 0;
+}
+
+std::optional<wd_quarantine> QuarantineTable::get(const net::Mac& mac) const {
+    auto key = device_key(mac);
+    wd_quarantine q{};
+    if (bpf_map_lookup_elem(fd_, &key, &q)) return std::nullopt;
+    return q;
+}
+
+std::vector<std::pair<net::Mac, wd_quarantine>> QuarantineTable::list() const {
+    std::vector<std::pair<net::Mac, wd_quarantine>> out;
+    for_each_entry(fd_, sizeof(wd_device_key), sizeof(wd_quarantine),
+                   [&](const uint8_t* k, const uint8_t* v) {
+                       wd_quarantine q;
+                       std::memcpy(&q, v, sizeof q);
+                       out.emplace_back(mac_of(reinterpret_cast<const wd_device_key*>(k)->mac), q);
+                   });
+    return out;
+}
+
+// ---- blocklist ----
+
+namespace {
+
+wd_lpm_v4_key v4_key(const net::IpAddr& a, unsigned len) {
+    wd_lpm_v4_key k{};
+    k.prefixlen = len;
+    std::memcpy(k.addr, &a.bytes[12], 4);
+    return k;
+}
+
+wd_lpm_v6_key v6_key(const net::IpAddr& a, unsigned len) {
+    wd_lpm_v6_key k{};
+    k.prefixlen = len;
+    std::memcpy(k.addr, a.bytes.data(), 16);
+    return k;
+}
+
+}  // namespace
+
+void Blocklist::put(const net::Prefix& prefix, uint32_t flags, uint32_t list_id) {
+    wd_block_value v{list_id, flags};
+    int err;
+    if (prefix.is_v4()) {
+        auto k = v4_key(prefix.addr, prefix.len);
+        err = bpf_map_update_elem(v4_fd_, &k, &v, BPF_ANY);
+    } else {
+        auto k = v6_key(prefix.addr, prefix.len);
+        err = bpf_map_update_elem(v6_fd_, &k, &v, BPF_ANY);
+    }
+    if (err) {
+        int e = errno;
+        if (e == ENOSPC || e == E2BIG || e == ENOMEM)
+            throw std::runtime_error("blocklist is full; cannot add " + prefix.str() +
+                                     " (raise map_sizes.blocklist in the policy)");
+        throw map_error("cannot add " + prefix.str() + " to the blocklist", e);
+    }
+}
+
+bool Blocklist::remove(const net::Prefix& prefix) {
+    if (prefix.is_v4()) {
+        auto k = v4_key(prefix.addr, prefix.len);
+        return bpf_map_delete_elem(v4_fd_, &k) == 0;
+    }
+    auto k = v6_key(prefix.addr, prefix.len);
+    return bpf_map_delete_elem(v6_fd_, &k) == 0;
+}
+
+std::vector<BlockEntry> Blocklist::list() const {
+    std::vector<BlockEntry> out;
+    for_each_entry(v4_fd_, sizeof(wd_lpm_v4_key), sizeof(wd_block_value),
+                   [&](const uint8_t* k, const uint8_t* v) {
+                       auto* key = reinterpret_cast<const wd_lpm_v4_key*>(k);
+                       BlockEntry e{{net::IpAddr::v4(key->addr), key->prefixlen}, {}};
+                       std::memcpy(&e.value, v, sizeof e.value);
+                       out.push_back(e);
+                   });
+    for_each_entry(v6_fd_, sizeof(wd_lpm_v6_key), sizeof(wd_block_value),
+                   [&](const uint8_t* k, const uint8_t* v) {
+                       auto* key = reinterpret_cast<const wd_lpm_v6_key*>(k);
+                       BlockEntry e;
+                       std::memcpy(e.prefix.addr.bytes.data(), key->addr, 16);
+                       e.prefix.len = key->prefixlen;
+                       std::memcpy(&e.value, v, sizeof e.value);
+                       out.push_back(e);
+                   });
+    std::sort(out.begin(), out.end(),
+              [](const BlockEntry& a, const BlockEntry& b) { return a.prefix < b.prefix; });
+    return out;
+}
+
+std::optional<BlockEntry> Blocklist::match(const net::IpAddr& addr) const {
+    // An LPM lookup returns only the value; the entry (with its prefix) is the longest
+    // listed prefix that covers addr, which is what the kernel matched.
+    auto covers = [&](const net::Prefix& p) {
+        if (p.is_v4() != addr.is_v4()) return false;
+        unsigned offset = p.is_v4() ? 96 : 0;
+        for (unsigned bit = offset; bit < offset + p.len; ++bit) {
+            uint8_t mask = 0x80 >> (bit % 8);
+            if ((p.addr.bytes[bit / 8] & mask) != (addr.bytes[bit / 8] & mask)) return false;
+        }
+        return true;
+    };
+    std::optional<BlockEntry> best;
+    for (const auto& e : list())
+        if (covers(e.prefix) && (!best || e.prefix.len > best->prefix.len)) best = e;
+    return best;
+}
+
+// ---- gateway ----
+
+void GatewayTable::add_mac(const net::Mac& mac, uint32_t ifindex) {
+    auto key = device_key(mac);
+    if (bpf_map_update_elem(macs_fd_, &key, &ifindex, BPF_ANY))
+        throw map_error("cannot record gateway MAC " + mac.str(), errno);
+}
+
+void GatewayTable::add_addr(const net::IpAddr& addr) {
+    wd_addr key{};
+    std::memcpy(key.addr, addr.bytes.data(), 16);
+    uint32_t one = 1;
+    if (bpf_map_update_elem(addrs_fd_, &key, &one, BPF_ANY))
+        throw map_error("cannot record gateway address " + addr.str(), errno);
+}
+
+void GatewayTable::clear() {
+    for (const auto& m : macs()) {
+        auto key = device_key(m);
+        bpf_map_delete_elem(macs_fd_, &key);
+    }
+    for (const auto& a : addrs()) {
+        wd_addr key{};
+        std::memcpy(key.addr, a.bytes.data(), 16);
+        bpf_map_delete_elem(addrs_fd_, &key);
+    }
+}
+
+std::vector<net::Mac> GatewayTable::macs() const {
+    std::vector<net::Mac> out;
+    for_each_entry(macs_fd_, sizeof(wd_device_key), sizeof(uint32_t),
+                   [&](const uint8_t* k, const uint8_t*) {
+                       out.push_back(mac_of(reinterpret_cast<const wd_device_key*>(k)->mac));
+                   });
+    return out;
+}
+
+std::vector<net::IpAddr> GatewayTable::addrs() const {
+    std::vector<net::IpAddr> out;
+    for_each_entry(addrs_fd_, sizeof(wd_addr), sizeof(uint32_t),
+                   [&](const uint8_t* k, const uint8_t*) {
+                       net::IpAddr a;
+                       std::memcpy(a.bytes.data(), k, 16);
+                       out.push_back(a);
+                   });
+    return out;
+}
+
+// ---- program stats ----
+
+wd_prog_stats StatsTable::read(uint32_t prog) const {
+    std::vector<wd_prog_stats> per_cpu(possible_cpus());
+    if (bpf_map_lookup_elem(fd_, &prog, per_cpu.data()))
+        throw map_error("cannot read program stats", errno);
+    return sum_prog_stats(per_cpu);
+}
+
+}  // namespace warden::dataplane

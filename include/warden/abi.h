@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The contract between warden's kernel programs and its userspace: map keys and values,
+ * enums, map names and program ids. This is the only header both sides include, so the two
+ * can never disagree. C, fixed-width types, explicit padding; the C++ side static_asserts
+ * every size and offset (controller/dataplane/abi_check.cpp).
+ */
+#ifndef WARDEN_ABI_H
+#define WARDEN_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* ---- map names (each within the kernel's 15-character limit) and pins ---- */
+#define WD_PIN_DIR_DEFAULT "/sys/fs/bpf/warden"
+
+#define WD_MAP_DEVICES    "wd_devices"    /* device_key -> per-CPU wd_device_stats (LRU)   */
+#define WD_MAP_FLOWS      "wd_flows"      /* wd_flow_key -> wd_flow_stats (LRU)             */
+#define WD_MAP_QUARANTINE "wd_quarantine" /* device_key -> wd_quarantine                    */
+#define WD_MAP_BLOCK_V4   "wd_block_v4"   /* wd_lpm_v4_key -> wd_block_value (LPM trie)     */
+#define WD_MAP_BLOCK_V6   "wd_block_v6"   /* wd_lpm_v6_key -> wd_block_value (LPM trie)     */
+#define WD_MAP_GW_MACS    "wd_gw_macs"    /* device_key -> __u32 ifindex: the gateway's MACs */
+#define WD_MAP_GW_ADDRS   "wd_gw_addrs"   /* wd_addr -> __u32: the gateway's own addresses   */
+#define WD_MAP_EVLIMIT    "wd_evlimit"    /* wd_evlimit_key -> __u64 last event (ns)        */
+#define WD_MAP_EVENTS     "wd_events"     /* ring buffer of wd_event / wd_event_packet       */
+#define WD_MAP_STATS      "wd_stats"      /* __u32 wd_prog_id -> per-CPU wd_prog_stats       */
+
+/* Default map sizes for a home; the loader overrides them from the policy. */
+#define WD_DEFAULT_DEVICES    1024
+#define WD_DEFAULT_FLOWS      65536
+#define WD_DEFAULT_BLOCKLIST  65536  /* prefixes per address family */
+#define WD_DEFAULT_QUARANTINE 1024
+#define WD_DEFAULT_GW_MACS    64
+#define WD_DEFAULT_GW_ADDRS   64
+#define WD_DEFAULT_EVENTS_BYTES (256 * 1024) /* ring buffer size, a power of two */
+
+/* ---- programs ---- */
+enum wd_prog_id {
+	WD_PROG_LAN_INGRESS = 0, /* XDP, LAN ports: frames sent by devices            */
+	WD_PROG_LAN_EGRESS = 1,  /* tc clsact egress, LAN ports: frames sent to them  */
+	WD_PROG_WAN_INGRESS = 2, /* XDP, WAN port: frames from the internet           */
+	WD_PROG_MAX = 3,
+};
+
+/* ---- enums shared by both sides ---- */
+enum wd_quarantine_level {
+	WD_LEVEL_NONE = 0,
+	WD_LEVEL_RESTRICTED = 1, /* only ARP, ND, DHCP/DHCPv6 and DNS to the gateway pass */
+	WD_LEVEL_ISOLATE = 2,    /* nothing passes, in either direction                    */
+};
+
+/* Who or what put a device in quarantine (the free-text reason lives in the state dir). */
+enum wd_quarantine_origin {
+	WD_ORIGIN_UNSPEC = 0,
+	WD_ORIGIN_OPERATOR = 1,
+	WD_ORIGIN_DETECTOR = 2,
+	WD_ORIGIN_POLICY = 3,
+};
+
+enum wd_drop_reason {
+	WD_DROP_ISOLATED = 0,   /* source/destination device is isolated           */
+	WD_DROP_RESTRICTED = 1, /* restricted device, frame not on the allowed list */
+	WD_DROP_BLOCKLIST = 2,  /* address on the blocklist                          */
+	WD_DROP_MAX = 3,
+};
+
+/* Protocol buckets for per-device and per-program counts. */
+enum wd_proto {
+	WD_PROTO_TCP = 0,
+	WD_PROTO_UDP = 1,
+	WD_PROTO_ICMP = 2,   /* ICMP and ICMPv6 */
+	WD_PROTO_ARP = 3,
+	WD_PROTO_OTHER = 4,  /* other IP protocols, fragments without ports, unknown EtherTypes */
+	WD_PROTO_MAX = 5,
+};
+
+enum wd_event_kind {
+	WD_EV_NEW_DEVICE = 1,      /* first frame from a MAC not in wd_devices                 */
+	WD_EV_QUARANTINE_DROP = 2, /* a quarantined device's frame was dropped (rate-limited)  */
+	WD_EV_BLOCKLIST_HIT = 3,   /* a frame to/from a blocklisted address (rate-limited)     */
+	WD_EV_PACKET_COPY = 4,     /* first bytes of a DHCP/DHCPv6/DNS frame: wd_event_packet  */
+};
+
+/* wd_event.detail for WD_EV_PACKET_COPY: which kind of frame was copied. */
+enum wd_copy_kind {
+	WD_COPY_DHCP4 = 1,
+	WD_COPY_DHCP6 = 2,
+	WD_COPY_DNS = 3,
+};
+
+/* wd_event.direction: which program saw the frame. */
+enum wd_direction {
+	WD_DIR_FROM_DEVICE = 0, /* lan_ingress */
+	WD_DIR_TO_DEVICE = 1,   /* lan_egress  */
+	WD_DIR_FROM_WAN = 2,    /* wan_ingress */
+};
+
+/* wd_block_value.flags */
+#define WD_BLOCK_OUT 0x1u /* drop frames from the LAN to this destination (lan_ingress) */
+#define WD_BLOCK_IN  0x2u /* drop frames from this source arriving on the WAN          */
+
+#define WD_EVENT_COPY_MAX 512 /* bytes of a DHCP/DNS frame copied into an event */
+#define WD_EVENT_INTERVAL_NS 1000000000ULL /* rate limit: one event per device and kind */
+
+/* ---- keys and values ---- */
+struct wd_device_key {
+	__u8 mac[6];
+	__u16 pad; /* always zero */
+};
+
+struct wd_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/*
+ * Per-CPU per-device counters. "up" is unicast to one of the gateway's MACs (the internet or
+ * the gateway itself), "lateral" unicast to another LAN MAC, "bcast" broadcast/multicast,
+ * "down" what the gateway sent to the device. Userspace sums the CPUs; for the timestamps it
+ * takes the min (first_seen) and max (last_seen, ip*_seen).
+ */
+struct wd_device_stats {
+	struct wd_counter up;
+	struct wd_counter lateral;
+	struct wd_counter bcast;
+	struct wd_counter down;
+	__u64 proto_packets[WD_PROTO_MAX]; /* sent by the device, by protocol bucket */
+	__u64 tcp_syn;                     /* TCP SYN without ACK sent by the device */
+	__u64 drops[WD_DROP_MAX];          /* frames dropped, either direction       */
+	__u64 first_seen_ns;               /* CLOCK_MONOTONIC (coarse)               */
+	__u64 last_seen_ns;
+	__u64 ip4_seen_ns;
+	__u64 ip6_seen_ns;
+	__u8 last_ip4[4];   /* network byte order */
+	__u8 pad[4];
+	__u8 last_ip6[16];
+};
+
+/*
+ * A flow as seen from the device: saddr/sport are the device's side, daddr/dport the peer's,
+ * in both directions (lan_egress swaps before it looks up). IPv4 as v4-mapped IPv6.
+ * ICMP echo: sport = dport = identifier; other ICMP: sport = dport = type << 8 | code.
+ */
+struct wd_flow_key {
+	__u8 mac[6];
+	__u8 proto; /* IPPROTO_* */
+	__u8 pad;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport; /* network byte order */
+	__u16 dport;
+};
+
+/* Index into wd_flow_stats' per-direction arrays. */
+#define WD_FLOW_UP 0   /* sent by the device */
+#define WD_FLOW_DOWN 1 /* sent to the device */
+
+struct wd_flow_stats {
+	__u64 first_seen_ns;
+	__u64 last_seen_ns;
+	__u64 packets[2];
+	__u64 bytes[2];
+	__u32 tcp_flags[2]; /* OR of the TCP flag byte, per direction */
+};
+
+struct wd_quarantine {
+	__u32 level;  /* enum wd_quarantine_level */
+	__u32 origin; /* enum wd_quarantine_origin */
+	__u64 since_ns;   /* CLOCK_MONOTONIC */
+	__u64 expires_ns; /* CLOCK_MONOTONIC; 0 = until released */
+};
+
+struct wd_lpm_v4_key {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
+
+struct wd_lpm_v6_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+struct wd_block_value {
+	__u32 list_id; /* which list the prefix came from (0 = operator) */
+	__u32 flags;   /* WD_BLOCK_IN | WD_BLOCK_OUT */
+};
+
+struct wd_addr {
+	__u8 addr[16]; /* IPv4 as v4-mapped IPv6 */
+};
+
+struct wd_evlimit_key {
+	__u8 mac[6];
+	__u8 kind; /* enum wd_event_kind */
+	__u8 pad;
+};
+
+struct wd_event {
+	__u64 ts_ns; /* CLOCK_MONOTONIC */
+	__u32 kind;  /* enum wd_event_kind */
+	__u32 ifindex;
+	__u8 mac[6];     /* the device concerned (for WAN events: the frame's source MAC) */
+	__u8 direction;  /* enum wd_direction */
+	__u8 detail;     /* drop reason, or wd_copy_kind for copies */
+	__u32 frame_len; /* length of the frame on the wire */
+	__u32 cap_len;   /* bytes in wd_event_packet.data */
+	__u8 addr[16];   /* blocklist hit: the matched address (v4-mapped) */
+};
+
+struct wd_event_packet {
+	struct wd_event hdr;
+	__u8 data[WD_EVENT_COPY_MAX]; /* the frame from its Ethernet header on */
+};
+
+struct wd_prog_stats {
+	__u64 seen;
+	__u64 passed;
+	__u64 bytes;
+	__u64 unparsed;                    /* passed without understanding it all */
+	__u64 dropped[WD_DROP_MAX];
+	__u64 proto_packets[WD_PROTO_MAX];
+	__u64 events_lost;                 /* ring buffer full */
+	__u64 map_full;                    /* device/flow insert failed */
+};
+
+#endif /* WARDEN_ABI_H */
