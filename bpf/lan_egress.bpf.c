@@ -66,20 +66,22 @@ int lan_egress(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	}
 
-	struct wd_device_key dev = {};
-	mac_copy(dev.mac, eth->h_dest);
+	union device_key dev;
+	dev.word = mac_word(eth->h_dest);
 	int unicast = !MAC_IS_MULTICAST(eth->h_dest);
 	__u64 now = now_ns();
-	__u32 level = WD_LEVEL_NONE;
-	if (unicast) {
-		struct wd_quarantine *q = bpf_map_lookup_elem(&wd_quarantine, &dev);
-		if (q && quarantine_active(q, now))
-			level = q->level;
-	}
-	if (level == WD_LEVEL_ISOLATE) {
-		st->bytes += len;
-		count_drop(st, &dev, WD_DROP_ISOLATED, WD_DIR_TO_DEVICE, 0, len, skb->ifindex, now, 0);
-		return TC_ACT_SHOT;
+	struct wd_quarantine *q = 0;
+	int restricted = 0;
+	if (unicast)
+		q = bpf_map_lookup_elem(&wd_quarantine, &dev.key);
+	if (q && quarantine_active(q, now)) {
+		if (q->level == WD_LEVEL_ISOLATE) {
+			st->bytes += len;
+			count_quarantine_drop(st, q, dev.key.mac, WD_DROP_ISOLATED, WD_FLOW_DOWN, len,
+					      skb->ifindex, now);
+			return TC_ACT_SHOT;
+		}
+		restricted = q->level == WD_LEVEL_RESTRICTED;
 	}
 
 	struct pkt p = {};
@@ -93,25 +95,26 @@ int lan_egress(struct __sk_buff *skb)
 	if (p.flags & PKT_UNPARSED)
 		st->unparsed++;
 
-	if (level == WD_LEVEL_RESTRICTED && !restricted_allows_to_device(&p)) {
-		count_drop(st, &dev, WD_DROP_RESTRICTED, WD_DIR_TO_DEVICE, 0, len, skb->ifindex, now, 0);
+	if (restricted && q && !restricted_allows_to_device(&p)) {
+		count_quarantine_drop(st, q, dev.key.mac, WD_DROP_RESTRICTED, WD_FLOW_DOWN, len,
+				      skb->ifindex, now);
 		return TC_ACT_SHOT;
 	}
 
 	if (unicast) {
 		/* Only MACs seen sending are devices; others are not counted as one. */
-		struct wd_device_stats *ds = bpf_map_lookup_elem(&wd_devices, &dev);
+		struct wd_device_stats *ds = bpf_map_lookup_elem(&wd_devices, &dev.key);
 		if (ds) {
 			ds->down.packets += segs;
 			ds->down.bytes += len;
 		}
 		if (p.flags & PKT_IP)
-			flow_account(&p, dev.mac, WD_FLOW_DOWN, segs, len, now, st);
+			flow_account(&p, dev.word, WD_FLOW_DOWN, segs, len, now, st);
 	}
 	if (p.flags & PKT_IP) {
 		__u8 kind = copy_kind(&p, p.dport, p.sport);
 		if (kind)
-			emit_copy(skb, &p, dev.mac, kind, now, st);
+			emit_copy(skb, &p, dev.key.mac, kind, now, st);
 	}
 
 	st->passed += segs;

@@ -52,13 +52,6 @@ static __always_inline void emit_copy(struct xdp_md *ctx, const struct pkt *p, c
 	bpf_ringbuf_submit(ev, 0);
 }
 
-static __always_inline int drop(struct wd_prog_stats *st, const struct wd_device_key *dev,
-				__u32 reason, const __u8 *addr, __u32 len, __u32 ifindex, __u64 now)
-{
-	count_drop(st, dev, reason, WD_DIR_FROM_DEVICE, addr, len, ifindex, now, 1);
-	return XDP_DROP;
-}
-
 SEC("xdp")
 int lan_ingress(struct xdp_md *ctx)
 {
@@ -80,16 +73,20 @@ int lan_ingress(struct xdp_md *ctx)
 	}
 
 	/* Step 1: is the sender quarantined? Nothing else is read before this. */
-	struct wd_device_key dev = {};
-	mac_copy(dev.mac, eth->h_source);
+	union device_key dev;
+	dev.word = mac_word(eth->h_source);
 	__u64 now = now_ns();
 	__u32 ifindex = ctx->ingress_ifindex;
-	struct wd_quarantine *q = bpf_map_lookup_elem(&wd_quarantine, &dev);
-	__u32 level = WD_LEVEL_NONE;
-	if (q && quarantine_active(q, now))
-		level = q->level;
-	if (level == WD_LEVEL_ISOLATE)
-		return drop(st, &dev, WD_DROP_ISOLATED, 0, len, ifindex, now);
+	struct wd_quarantine *q = bpf_map_lookup_elem(&wd_quarantine, &dev.key);
+	int restricted = 0;
+	if (q && quarantine_active(q, now)) {
+		if (q->level == WD_LEVEL_ISOLATE) {
+			count_quarantine_drop(st, q, dev.key.mac, WD_DROP_ISOLATED, WD_FLOW_UP, len,
+					      ifindex, now);
+			return XDP_DROP;
+		}
+		restricted = q->level == WD_LEVEL_RESTRICTED;
+	}
 
 	struct pkt p = {};
 	parse_frame(data, data_end, &p);
@@ -98,38 +95,45 @@ int lan_ingress(struct xdp_md *ctx)
 	if (p.flags & PKT_UNPARSED)
 		st->unparsed++;
 
-	if (level == WD_LEVEL_RESTRICTED && !restricted_allows_from_device(&p))
-		return drop(st, &dev, WD_DROP_RESTRICTED, 0, len, ifindex, now);
-
-	if ((p.flags & PKT_IP) && (blocklist_flags(p.daddr) & WD_BLOCK_OUT))
-		return drop(st, &dev, WD_DROP_BLOCKLIST, p.daddr, len, ifindex, now);
+	if (restricted && q && !restricted_allows_from_device(&p)) {
+		count_quarantine_drop(st, q, dev.key.mac, WD_DROP_RESTRICTED, WD_FLOW_UP, len, ifindex,
+				      now);
+		return XDP_DROP;
+	}
 
 	struct wd_device_stats *ds = device_stats(&dev, now, ifindex, st);
+	if (ds)
+		device_seen(ds, now);
+
+	if ((p.flags & PKT_IP) && (blocklist_flags(&p.daddr) & WD_BLOCK_OUT)) {
+		count_blocklist_drop(st, ds, dev.key.mac, WD_DIR_FROM_DEVICE, &p.daddr, len, ifindex,
+				     now);
+		return XDP_DROP;
+	}
+
 	if (ds) {
 		struct wd_counter *c;
-		if (MAC_IS_MULTICAST(eth->h_dest)) {
+		if (MAC_IS_MULTICAST(eth->h_dest))
 			c = &ds->bcast;
-		} else {
-			struct wd_device_key dst = {};
-			mac_copy(dst.mac, eth->h_dest);
-			c = bpf_map_lookup_elem(&wd_gw_macs, &dst) ? &ds->up : &ds->lateral;
-		}
+		else if (is_gateway_mac(eth->h_dest))
+			c = &ds->up;
+		else
+			c = &ds->lateral;
 		c->packets++;
 		c->bytes += len;
 		ds->proto_packets[bucket]++;
 		if (p.l4 == IPPROTO_TCP && (p.flags & PKT_PORTS) &&
 		    (p.tcp_flags & (WD_TCP_SYN | WD_TCP_ACK)) == WD_TCP_SYN)
 			ds->tcp_syn++;
-		device_seen(ds, now);
 		if (p.flags & PKT_IP)
 			device_note_address(ds, &p, now);
 	}
 
 	if (p.flags & PKT_IP) {
-		flow_account(&p, dev.mac, WD_FLOW_UP, 1, len, now, st);
+		flow_account(&p, dev.word, WD_FLOW_UP, 1, len, now, st);
 		__u8 kind = copy_kind(&p, p.sport, p.dport);
 		if (kind)
-			emit_copy(ctx, &p, dev.mac, kind, now, st);
+			emit_copy(ctx, &p, dev.key.mac, kind, now, st);
 	}
 
 	st->passed++;

@@ -29,14 +29,14 @@ int wan_ingress(struct xdp_md *ctx)
 	if (p.flags & PKT_UNPARSED)
 		st->unparsed++;
 
-	if ((p.flags & PKT_IP) && (blocklist_flags(p.saddr) & WD_BLOCK_IN)) {
+	if ((p.flags & PKT_IP) && (blocklist_flags(&p.saddr) & WD_BLOCK_IN)) {
 		/* The rate limit is per upstream MAC: one WAN blocklist event per second. */
-		struct wd_device_key src = {};
+		__u8 src[6] = {};
 		struct ethhdr *eth = data;
 		if ((void *)(eth + 1) <= data_end)
-			mac_copy(src.mac, eth->h_source);
-		count_drop(st, &src, WD_DROP_BLOCKLIST, WD_DIR_FROM_WAN, p.saddr, len,
-			   ctx->ingress_ifindex, now_ns(), 0);
+			mac_copy(src, eth->h_source);
+		count_blocklist_drop(st, 0, src, WD_DIR_FROM_WAN, &p.saddr, len,
+				     ctx->ingress_ifindex, now_ns());
 		return XDP_DROP;
 	}
 

@@ -10,7 +10,18 @@
 #include "maps.h"
 #include "parse.h"
 
-/* Per-CPU zero values to create entries from, kept off the 512-byte BPF stack. */
+#define WD_TCP_FIN 0x01
+#define WD_TCP_SYN 0x02
+#define WD_TCP_RST 0x04
+#define WD_TCP_ACK 0x10
+
+#define PORT_DNS 53
+#define PORT_DHCP_SERVER 67
+#define PORT_DHCP_CLIENT 68
+#define PORT_DHCP6_CLIENT 546
+#define PORT_DHCP6_SERVER 547
+
+/* Zero values to create entries from, kept off the 512-byte BPF stack. */
 static const struct wd_device_stats zero_device_stats;
 static const struct wd_flow_stats zero_flow_stats;
 
@@ -24,76 +35,7 @@ static __always_inline int quarantine_active(const struct wd_quarantine *q, __u6
 	return q->expires_ns == 0 || q->expires_ns > now;
 }
 
-/* The device's counters; creates them (and says so in an event) for a MAC never seen. */
-static __always_inline struct wd_device_stats *device_stats(const struct wd_device_key *dev,
-							    __u64 now, __u32 ifindex,
-							    struct wd_prog_stats *st)
-{
-	struct wd_device_stats *ds = bpf_map_lookup_elem(&wd_devices, dev);
-	if (ds)
-		return ds;
-
-	int err = bpf_map_update_elem(&wd_devices, dev, &zero_device_stats, BPF_NOEXIST);
-	if (err == 0) {
-		struct wd_event *ev = bpf_ringbuf_reserve(&wd_events, sizeof(*ev), 0);
-		if (ev) {
-			__builtin_memset(ev, 0, sizeof(*ev));
-			ev->ts_ns = now;
-			ev->kind = WD_EV_NEW_DEVICE;
-			ev->ifindex = ifindex;
-			mac_copy(ev->mac, dev->mac);
-			bpf_ringbuf_submit(ev, 0);
-		} else {
-			st->events_lost++;
-		}
-	} else if (err != -EEXIST) {
-		st->map_full++;
-		return 0;
-	}
-	return bpf_map_lookup_elem(&wd_devices, dev);
-}
-
-static __always_inline void device_seen(struct wd_device_stats *ds, __u64 now)
-{
-	if (ds->first_seen_ns == 0)
-		ds->first_seen_ns = now;
-	ds->last_seen_ns = now;
-}
-
-#define WD_TCP_FIN 0x01
-#define WD_TCP_SYN 0x02
-#define WD_TCP_RST 0x04
-#define WD_TCP_ACK 0x10
-
-/* Keeps the device's latest source addresses. A link-local IPv6 address is kept only until
- * a routable one is seen: the routable one is what flows and findings will show. */
-static __always_inline void device_note_address(struct wd_device_stats *ds, const struct pkt *p,
-						__u64 now)
-{
-	if (!(p->flags & PKT_V6)) {
-		__u32 a;
-		__builtin_memcpy(&a, p->saddr + 12, 4);
-		if (a == 0)
-			return;
-		__builtin_memcpy(ds->last_ip4, &a, 4);
-		ds->ip4_seen_ns = now;
-		return;
-	}
-	const __u8 *s = p->saddr;
-	int unspecified = 1;
-#pragma unroll
-	for (int i = 0; i < 16; i++)
-		if (s[i])
-			unspecified = 0;
-	if (unspecified)
-		return;
-	int link_local = s[0] == 0xfe && (s[1] & 0xc0) == 0x80;
-	int have_routable = ds->ip6_seen_ns && !(ds->last_ip6[0] == 0xfe && (ds->last_ip6[1] & 0xc0) == 0x80);
-	if (link_local && have_routable)
-		return;
-	__builtin_memcpy(ds->last_ip6, s, 16);
-	ds->ip6_seen_ns = now;
-}
+/* ---- events ---- */
 
 /*
  * At most one event of this kind for this device per cfg_event_interval_ns, across CPUs:
@@ -112,22 +54,31 @@ static __always_inline int event_allowed(const __u8 *mac, __u8 kind, __u64 now)
 	return __sync_val_compare_and_swap(last, seen, now) == seen;
 }
 
-static __always_inline void emit_limited(__u32 kind, const __u8 *mac, __u8 direction,
-					 __u8 detail, const __u8 *addr, __u32 frame_len,
-					 __u32 ifindex, __u64 now, struct wd_prog_stats *st)
+static __always_inline struct wd_event *event_start(__u32 kind, const __u8 *mac, __u32 ifindex,
+						    __u64 now, struct wd_prog_stats *st)
 {
-	if (!event_allowed(mac, kind, now))
-		return;
 	struct wd_event *ev = bpf_ringbuf_reserve(&wd_events, sizeof(*ev), 0);
 	if (!ev) {
 		st->events_lost++;
-		return;
+		return 0;
 	}
 	__builtin_memset(ev, 0, sizeof(*ev));
 	ev->ts_ns = now;
 	ev->kind = kind;
 	ev->ifindex = ifindex;
 	mac_copy(ev->mac, mac);
+	return ev;
+}
+
+static __always_inline void emit_limited(__u32 kind, const __u8 *mac, __u8 direction,
+					 __u8 detail, const union addr16 *addr, __u32 frame_len,
+					 __u32 ifindex, __u64 now, struct wd_prog_stats *st)
+{
+	if (!event_allowed(mac, kind, now))
+		return;
+	struct wd_event *ev = event_start(kind, mac, ifindex, now, st);
+	if (!ev)
+		return;
 	ev->direction = direction;
 	ev->detail = detail;
 	ev->frame_len = frame_len;
@@ -136,51 +87,166 @@ static __always_inline void emit_limited(__u32 kind, const __u8 *mac, __u8 direc
 	bpf_ringbuf_submit(ev, 0);
 }
 
-/* Counts a dropped frame on the program and the device, and reports it (rate-limited). */
-static __always_inline void count_drop(struct wd_prog_stats *st, const struct wd_device_key *dev,
-				       __u32 reason, __u8 direction, const __u8 *addr,
-				       __u32 len, __u32 ifindex, __u64 now, int create)
+/* ---- devices ---- */
+
+/* The device's counters; creates them (and says so in an event) for a MAC never seen. */
+static __always_inline struct wd_device_stats *device_stats(const union device_key *dev,
+							    __u64 now, __u32 ifindex,
+							    struct wd_prog_stats *st)
 {
-	if (reason >= WD_DROP_MAX)
-		return;
-	st->dropped[reason]++;
-	struct wd_device_stats *ds =
-		create ? device_stats(dev, now, ifindex, st) : bpf_map_lookup_elem(&wd_devices, dev);
-	if (ds) {
-		ds->drops[reason]++;
-		if (create)
-			device_seen(ds, now);
+	struct wd_device_stats *ds = bpf_map_lookup_elem(&wd_devices, &dev->key);
+	if (ds)
+		return ds;
+
+	int err = bpf_map_update_elem(&wd_devices, &dev->key, &zero_device_stats, BPF_NOEXIST);
+	if (err == 0) {
+		struct wd_event *ev = event_start(WD_EV_NEW_DEVICE, dev->key.mac, ifindex, now, st);
+		if (ev)
+			bpf_ringbuf_submit(ev, 0);
+	} else if (err != -EEXIST) {
+		st->map_full++;
+		return 0;
 	}
-	__u32 kind = reason == WD_DROP_BLOCKLIST ? WD_EV_BLOCKLIST_HIT : WD_EV_QUARANTINE_DROP;
-	emit_limited(kind, dev->mac, direction, reason, addr, len, ifindex, now, st);
+	return bpf_map_lookup_elem(&wd_devices, &dev->key);
 }
 
-static __always_inline int is_gateway_addr(const __u8 *addr)
+/* Stamps change once per clock tick; writing only on change keeps the hot path to loads. */
+static __always_inline void device_seen(struct wd_device_stats *ds, __u64 now)
 {
-	return bpf_map_lookup_elem(&wd_gw_addrs, addr) != 0;
+	if (ds->first_seen_ns == 0)
+		ds->first_seen_ns = now;
+	if (ds->last_seen_ns != now)
+		ds->last_seen_ns = now;
+}
+
+static __always_inline int is_link_local6(const __u8 *a)
+{
+	return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+}
+
+/* Keeps the device's latest source addresses. A link-local IPv6 address is kept only until
+ * a routable one is seen: the routable one is what flows and findings will show. */
+static __always_inline void device_note_address(struct wd_device_stats *ds, const struct pkt *p,
+						__u64 now)
+{
+	if (ds->ip4_seen_ns == now || ds->ip6_seen_ns == now)
+		return; /* once per tick is plenty */
+	if (!(p->flags & PKT_V6)) {
+		__u32 a = p->saddr.w[3];
+		if (a == 0)
+			return;
+		__builtin_memcpy(ds->last_ip4, &a, 4);
+		ds->ip4_seen_ns = now;
+		return;
+	}
+	if ((p->saddr.d[0] | p->saddr.d[1]) == 0)
+		return;
+	if (is_link_local6(p->saddr.b) && ds->ip6_seen_ns && !is_link_local6(ds->last_ip6))
+		return;
+	__builtin_memcpy(ds->last_ip6, &p->saddr, 16);
+	ds->ip6_seen_ns = now;
+}
+
+/* ---- gateway ---- */
+
+static __always_inline const struct wd_gateway *gateway(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&wd_gateway, &zero);
+}
+
+static __always_inline int is_gateway_mac(const __u8 *mac)
+{
+	const struct wd_gateway *gw = gateway();
+	if (!gw)
+		return 0;
+	__u64 m = mac_word(mac);
+	for (__u32 i = 0; i < WD_GATEWAY_MACS_MAX; i++) {
+		if (i >= gw->n_macs)
+			break;
+		if (*(const __u64 *)gw->macs[i] == m)
+			return 1;
+	}
+	return 0;
+}
+
+static __always_inline int is_gateway_addr(const union addr16 *a)
+{
+	const struct wd_gateway *gw = gateway();
+	if (!gw)
+		return 0;
+	for (__u32 i = 0; i < WD_GATEWAY_ADDRS_MAX; i++) {
+		if (i >= gw->n_addrs)
+			break;
+		const __u64 *g = (const __u64 *)gw->addrs[i].addr;
+		if (g[0] == a->d[0] && g[1] == a->d[1])
+			return 1;
+	}
+	return 0;
+}
+
+/* ---- quarantine and blocklist ---- */
+
+/*
+ * A quarantined device's frame is dropped: counted on the program and in the device's
+ * per-CPU quarantine entry (already looked up, so no other map is touched on this path),
+ * and reported at most once per interval: this CPU's stamp first, then the shared limit.
+ */
+static __always_inline void count_quarantine_drop(struct wd_prog_stats *st, struct wd_quarantine *q,
+						  const __u8 *mac, __u32 reason, int dir,
+						  __u32 len, __u32 ifindex, __u64 now)
+{
+	st->dropped[reason == WD_DROP_ISOLATED ? WD_DROP_ISOLATED : WD_DROP_RESTRICTED]++;
+	struct wd_counter *c = &q->dropped[dir & 1];
+	c->packets++;
+	c->bytes += len;
+	if (q->last_drop_ns != now)
+		q->last_drop_ns = now;
+	if (now - q->last_event_ns < cfg_event_interval_ns)
+		return;
+	q->last_event_ns = now;
+	emit_limited(WD_EV_QUARANTINE_DROP, mac,
+		     dir == WD_FLOW_UP ? WD_DIR_FROM_DEVICE : WD_DIR_TO_DEVICE, reason, 0, len,
+		     ifindex, now, st);
+}
+
+/* A frame to or from a blocklisted address is dropped: counted on the program and, when the
+ * device is known, on the device; reported at most once per interval per device. */
+static __always_inline void count_blocklist_drop(struct wd_prog_stats *st, struct wd_device_stats *ds,
+						 const __u8 *mac, __u8 direction, const union addr16 *addr,
+						 __u32 len, __u32 ifindex, __u64 now)
+{
+	st->dropped[WD_DROP_BLOCKLIST]++;
+	if (ds)
+		ds->blocklist_drops++;
+	emit_limited(WD_EV_BLOCKLIST_HIT, mac, direction, WD_DROP_BLOCKLIST, addr, len, ifindex,
+		     now, st);
 }
 
 /* Returns the matching entry's flags, or 0 when the address is not on the blocklist. */
-static __always_inline __u32 blocklist_flags(const __u8 *addr)
+static __always_inline __u32 blocklist_flags(const union addr16 *a)
 {
 	struct wd_block_value *v;
-	if (addr_is_v4(addr)) {
-		struct wd_lpm_v4_key k4 = { .prefixlen = 32 };
-		__builtin_memcpy(k4.addr, addr + 12, 4);
-		v = bpf_map_lookup_elem(&wd_block_v4, &k4);
+	if (addr_is_v4(a)) {
+		union {
+			struct wd_lpm_v4_key key;
+			__u64 word;
+		} k4;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		k4.word = (__u64)a->w[3] << 32 | 32;
+#else
+		k4.word = 32ULL << 32 | a->w[3];
+#endif
+		v = bpf_map_lookup_elem(&wd_block_v4, &k4.key);
 	} else {
 		struct wd_lpm_v6_key k6 = { .prefixlen = 128 };
-		__builtin_memcpy(k6.addr, addr, 16);
+		__builtin_memcpy(k6.addr, a, 16);
 		v = bpf_map_lookup_elem(&wd_block_v6, &k6);
 	}
 	return v ? v->flags : 0;
 }
 
-#define PORT_DNS 53
-#define PORT_DHCP_SERVER 67
-#define PORT_DHCP_CLIENT 68
-#define PORT_DHCP6_CLIENT 546
-#define PORT_DHCP6_SERVER 547
+/* ---- what a restricted device may still do ---- */
 
 static __always_inline int is_neighbour_discovery(const struct pkt *p)
 {
@@ -195,7 +261,13 @@ static __always_inline int udp_ports(const struct pkt *p, __u16 sport, __u16 dpo
 	       p->dport == bpf_htons(dport);
 }
 
-/* What a restricted device may still send: ARP, ND, DHCP/DHCPv6, DNS to the gateway. */
+static __always_inline int is_dns(const struct pkt *p, __be16 server_port)
+{
+	return (p->l4 == IPPROTO_UDP || p->l4 == IPPROTO_TCP) && (p->flags & PKT_PORTS) &&
+	       server_port == bpf_htons(PORT_DNS);
+}
+
+/* From the device: ARP, ND, DHCP/DHCPv6 requests, DNS to the gateway. */
 static __always_inline int restricted_allows_from_device(const struct pkt *p)
 {
 	if (p->l3 == ETH_P_ARP || is_neighbour_discovery(p))
@@ -203,11 +275,10 @@ static __always_inline int restricted_allows_from_device(const struct pkt *p)
 	if (udp_ports(p, PORT_DHCP_CLIENT, PORT_DHCP_SERVER) ||
 	    udp_ports(p, PORT_DHCP6_CLIENT, PORT_DHCP6_SERVER))
 		return 1;
-	return (p->l4 == IPPROTO_UDP || p->l4 == IPPROTO_TCP) && (p->flags & PKT_PORTS) &&
-	       p->dport == bpf_htons(PORT_DNS) && is_gateway_addr(p->daddr);
+	return is_dns(p, p->dport) && is_gateway_addr(&p->daddr);
 }
 
-/* What a restricted device may still receive: ARP, ND, and DHCP/DNS answers from the gateway. */
+/* To the device: ARP, ND, and DHCP/DHCPv6 and DNS answers from the gateway. */
 static __always_inline int restricted_allows_to_device(const struct pkt *p)
 {
 	if (p->l3 == ETH_P_ARP || is_neighbour_discovery(p))
@@ -215,8 +286,7 @@ static __always_inline int restricted_allows_to_device(const struct pkt *p)
 	if (udp_ports(p, PORT_DHCP_SERVER, PORT_DHCP_CLIENT) ||
 	    udp_ports(p, PORT_DHCP6_SERVER, PORT_DHCP6_CLIENT))
 		return 1;
-	return (p->l4 == IPPROTO_UDP || p->l4 == IPPROTO_TCP) && (p->flags & PKT_PORTS) &&
-	       p->sport == bpf_htons(PORT_DNS) && is_gateway_addr(p->saddr);
+	return is_dns(p, p->sport) && is_gateway_addr(&p->saddr);
 }
 
 /* Which DHCP/DNS frames get copied to userspace, seen from the device's side. */
@@ -233,38 +303,55 @@ static __always_inline __u8 copy_kind(const struct pkt *p, __be16 device_port, _
 	return 0;
 }
 
+/* ---- flows ---- */
+
+/* struct wd_flow_key, built from words (see union addr16). */
+union flow_key {
+	struct wd_flow_key key;
+	struct {
+		__u64 mac_proto; /* mac[6], proto, pad */
+		__u64 saddr[2];
+		__u64 daddr[2];
+		__u32 ports;
+	} w;
+};
+
 /* Adds packets/bytes to the frame's flow entry, direction WD_FLOW_UP (from the device) or
  * WD_FLOW_DOWN (to it). */
-static __always_inline void flow_account(const struct pkt *p, const __u8 *mac, int dir,
+static __always_inline void flow_account(const struct pkt *p, __u64 mac, int dir,
 					 __u64 packets, __u64 bytes, __u64 now,
 					 struct wd_prog_stats *st)
 {
-	struct wd_flow_key key = { .proto = p->l4 };
-	mac_copy(key.mac, mac);
-	if (dir == WD_FLOW_UP) {
-		__builtin_memcpy(key.saddr, p->saddr, 16);
-		__builtin_memcpy(key.daddr, p->daddr, 16);
-		key.sport = p->sport;
-		key.dport = p->dport;
-	} else {
-		__builtin_memcpy(key.saddr, p->daddr, 16);
-		__builtin_memcpy(key.daddr, p->saddr, 16);
-		key.sport = p->dport;
-		key.dport = p->sport;
-	}
-	if (!(p->flags & PKT_PORTS)) {
-		key.sport = 0;
-		key.dport = 0;
-	}
+	union flow_key k;
+	const union addr16 *device = dir == WD_FLOW_UP ? &p->saddr : &p->daddr;
+	const union addr16 *peer = dir == WD_FLOW_UP ? &p->daddr : &p->saddr;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	k.w.mac_proto = mac | (__u64)p->l4 << 48;
+#else
+	k.w.mac_proto = mac | (__u64)p->l4 << 8;
+#endif
+	k.w.saddr[0] = device->d[0];
+	k.w.saddr[1] = device->d[1];
+	k.w.daddr[0] = peer->d[0];
+	k.w.daddr[1] = peer->d[1];
+	__u16 device_port = dir == WD_FLOW_UP ? p->sport : p->dport;
+	__u16 peer_port = dir == WD_FLOW_UP ? p->dport : p->sport;
+	if (!(p->flags & PKT_PORTS))
+		device_port = peer_port = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	k.w.ports = device_port | (__u32)peer_port << 16;
+#else
+	k.w.ports = (__u32)device_port << 16 | peer_port;
+#endif
 
-	struct wd_flow_stats *f = bpf_map_lookup_elem(&wd_flows, &key);
+	struct wd_flow_stats *f = bpf_map_lookup_elem(&wd_flows, &k.key);
 	if (!f) {
-		int err = bpf_map_update_elem(&wd_flows, &key, &zero_flow_stats, BPF_NOEXIST);
+		int err = bpf_map_update_elem(&wd_flows, &k.key, &zero_flow_stats, BPF_NOEXIST);
 		if (err && err != -EEXIST) {
 			st->map_full++;
 			return;
 		}
-		f = bpf_map_lookup_elem(&wd_flows, &key);
+		f = bpf_map_lookup_elem(&wd_flows, &k.key);
 		if (!f)
 			return;
 		if (f->first_seen_ns == 0)
@@ -272,6 +359,7 @@ static __always_inline void flow_account(const struct pkt *p, const __u8 *mac, i
 	}
 	if (f->last_seen_ns != now)
 		f->last_seen_ns = now;
+	/* Atomic: the two directions of a flow are counted on different CPUs. */
 	__sync_fetch_and_add(&f->packets[dir & 1], packets);
 	__sync_fetch_and_add(&f->bytes[dir & 1], bytes);
 	__u32 flags = p->l4 == IPPROTO_TCP ? p->tcp_flags : 0;

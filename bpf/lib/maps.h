@@ -25,7 +25,7 @@ struct {
 } wd_flows SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, WD_DEFAULT_QUARANTINE);
 	__type(key, struct wd_device_key);
 	__type(value, struct wd_quarantine);
@@ -48,18 +48,11 @@ struct {
 } wd_block_v6 SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, WD_DEFAULT_GW_MACS);
-	__type(key, struct wd_device_key);
-	__type(value, __u32);
-} wd_gw_macs SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, WD_DEFAULT_GW_ADDRS);
-	__type(key, struct wd_addr);
-	__type(value, __u32);
-} wd_gw_addrs SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct wd_gateway);
+} wd_gateway SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

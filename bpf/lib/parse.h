@@ -55,8 +55,8 @@ struct pkt {
 	__u16 l3;    /* EtherType after VLAN tags, host order */
 	__u8 l4;     /* IPPROTO_*, 0 when there is no IP header */
 	__u8 flags;  /* PKT_* */
-	__u8 saddr[16]; /* IPv4 as v4-mapped IPv6 */
-	__u8 daddr[16];
+	union addr16 saddr; /* IPv4 as v4-mapped IPv6 */
+	union addr16 daddr;
 	__be16 sport;
 	__be16 dport;
 	__u8 tcp_flags;
@@ -72,18 +72,24 @@ struct cursor {
 	void *end;
 };
 
-static __always_inline void v4_mapped(__u8 *dst, __be32 addr)
+/* ::ffff:a.b.c.d, written as two words. */
+static __always_inline void v4_mapped(union addr16 *dst, __be32 addr)
 {
-	__builtin_memset(dst, 0, 10);
-	dst[10] = 0xff;
-	dst[11] = 0xff;
-	__builtin_memcpy(dst + 12, &addr, 4);
+	dst->d[0] = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	dst->d[1] = (__u64)addr << 32 | 0xffff0000ULL;
+#else
+	dst->d[1] = 0x0000ffffULL << 32 | addr;
+#endif
 }
 
-static __always_inline int addr_is_v4(const __u8 *a)
+static __always_inline int addr_is_v4(const union addr16 *a)
 {
-	return a[10] == 0xff && a[11] == 0xff &&
-	       !(a[0] | a[1] | a[2] | a[3] | a[4] | a[5] | a[6] | a[7] | a[8] | a[9]);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return a->d[0] == 0 && (__u32)a->d[1] == 0xffff0000U;
+#else
+	return a->d[0] == 0 && (a->d[1] >> 32) == 0x0000ffffU;
+#endif
 }
 
 /* Returns the EtherType after the Ethernet header and VLAN tags, or -1 when truncated. */
@@ -121,8 +127,8 @@ static __always_inline int parse_ipv4(struct cursor *c, struct pkt *p)
 	if (c->pos + hlen > c->end)
 		return -1;
 	c->pos += hlen;
-	v4_mapped(p->saddr, ip->saddr);
-	v4_mapped(p->daddr, ip->daddr);
+	v4_mapped(&p->saddr, ip->saddr);
+	v4_mapped(&p->daddr, ip->daddr);
 	p->flags |= PKT_IP;
 	if (ip->frag_off & bpf_htons(0x1fff))
 		p->flags |= PKT_LATER_FRAG;
@@ -137,8 +143,8 @@ static __always_inline int parse_ipv6(struct cursor *c, struct pkt *p)
 	if (ip6->version != 6)
 		return -1;
 	c->pos = ip6 + 1;
-	__builtin_memcpy(p->saddr, &ip6->saddr, 16);
-	__builtin_memcpy(p->daddr, &ip6->daddr, 16);
+	__builtin_memcpy(&p->saddr, &ip6->saddr, 16);
+	__builtin_memcpy(&p->daddr, &ip6->daddr, 16);
 	p->flags |= PKT_IP | PKT_V6;
 
 	__u8 next = ip6->nexthdr;

@@ -12,20 +12,20 @@ WD_LAYOUT(wd_device_key, 8);
 WD_AT(wd_device_key, pad, 6);
 
 WD_LAYOUT(wd_counter, 16);
-WD_LAYOUT(wd_device_stats, 192);
+WD_LAYOUT(wd_device_stats, 176);
 WD_AT(wd_device_stats, up, 0);
 WD_AT(wd_device_stats, lateral, 16);
 WD_AT(wd_device_stats, bcast, 32);
 WD_AT(wd_device_stats, down, 48);
 WD_AT(wd_device_stats, proto_packets, 64);
 WD_AT(wd_device_stats, tcp_syn, 104);
-WD_AT(wd_device_stats, drops, 112);
-WD_AT(wd_device_stats, first_seen_ns, 136);
-WD_AT(wd_device_stats, last_seen_ns, 144);
-WD_AT(wd_device_stats, ip4_seen_ns, 152);
-WD_AT(wd_device_stats, ip6_seen_ns, 160);
-WD_AT(wd_device_stats, last_ip4, 168);
-WD_AT(wd_device_stats, last_ip6, 176);
+WD_AT(wd_device_stats, blocklist_drops, 112);
+WD_AT(wd_device_stats, first_seen_ns, 120);
+WD_AT(wd_device_stats, last_seen_ns, 128);
+WD_AT(wd_device_stats, ip4_seen_ns, 136);
+WD_AT(wd_device_stats, ip6_seen_ns, 144);
+WD_AT(wd_device_stats, last_ip4, 152);
+WD_AT(wd_device_stats, last_ip6, 160);
 
 WD_LAYOUT(wd_flow_key, 44);
 WD_AT(wd_flow_key, proto, 6);
@@ -39,14 +39,19 @@ WD_AT(wd_flow_stats, packets, 16);
 WD_AT(wd_flow_stats, bytes, 32);
 WD_AT(wd_flow_stats, tcp_flags, 48);
 
-WD_LAYOUT(wd_quarantine, 24);
+WD_LAYOUT(wd_quarantine, 72);
 WD_AT(wd_quarantine, since_ns, 8);
 WD_AT(wd_quarantine, expires_ns, 16);
+WD_AT(wd_quarantine, dropped, 24);
+WD_AT(wd_quarantine, last_drop_ns, 56);
+WD_AT(wd_quarantine, last_event_ns, 64);
 
 WD_LAYOUT(wd_lpm_v4_key, 8);
 WD_LAYOUT(wd_lpm_v6_key, 20);
 WD_LAYOUT(wd_block_value, 8);
 WD_LAYOUT(wd_addr, 16);
+WD_LAYOUT(wd_gateway, 8 * WD_GATEWAY_MACS_MAX + 16 * WD_GATEWAY_ADDRS_MAX + 8);
+WD_AT(wd_gateway, addrs, 8 * WD_GATEWAY_MACS_MAX);
 WD_LAYOUT(wd_evlimit_key, 8);
 
 WD_LAYOUT(wd_event, 48);

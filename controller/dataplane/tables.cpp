@@ -80,8 +80,8 @@ DeviceCounters sum_device_stats(const net::Mac& mac, std::span<const wd_device_s
         add(d.bcast, s.bcast);
         add(d.down, s.down);
         for (int i = 0; i < WD_PROTO_MAX; ++i) d.proto_packets[i] += s.proto_packets[i];
-        for (int i = 0; i < WD_DROP_MAX; ++i) d.drops[i] += s.drops[i];
         d.tcp_syn += s.tcp_syn;
+        d.blocklist_drops += s.blocklist_drops;
         if (s.first_seen_ns && (!d.first_seen_ns || s.first_seen_ns < d.first_seen_ns))
             d.first_seen_ns = s.first_seen_ns;
         d.last_seen_ns = std::max<uint64_t>(d.last_seen_ns, s.last_seen_ns);
@@ -162,9 +162,40 @@ std::optional<wd_flow_stats> FlowTable::read(const wd_flow_key& key) const {
 
 // ---- quarantine ----
 
-void QuarantineTable::put(const net::Mac& mac, const wd_quarantine& entry) {
+namespace {
+
+QuarantineEntry sum_quarantine(const net::Mac& mac, std::span<const wd_quarantine> per_cpu) {
+    QuarantineEntry e;
+    e.mac = mac;
+    // The policy fields are the same on every CPU (the controller writes them so).
+    e.level = per_cpu[0].level;
+    e.origin = per_cpu[0].origin;
+    e.since_ns = per_cpu[0].since_ns;
+    e.expires_ns = per_cpu[0].expires_ns;
+    for (const auto& q : per_cpu) {
+        e.dropped_from_device.packets += q.dropped[WD_FLOW_UP].packets;
+        e.dropped_from_device.bytes += q.dropped[WD_FLOW_UP].bytes;
+        e.dropped_to_device.packets += q.dropped[WD_FLOW_DOWN].packets;
+        e.dropped_to_device.bytes += q.dropped[WD_FLOW_DOWN].bytes;
+        e.last_drop_ns = std::max<uint64_t>(e.last_drop_ns, q.last_drop_ns);
+    }
+    return e;
+}
+
+}  // namespace
+
+void QuarantineTable::put(const net::Mac& mac, uint32_t level, uint32_t origin, uint64_t since_ns,
+                          uint64_t expires_ns) {
     auto key = device_key(mac);
-    if (bpf_map_update_elem(fd_, &key, &entry, BPF_ANY)) {
+    std::vector<wd_quarantine> per_cpu(possible_cpus());
+    if (bpf_map_lookup_elem(fd_, &key, per_cpu.data())) per_cpu.assign(per_cpu.size(), {});
+    for (auto& q : per_cpu) {
+        q.level = level;
+        q.origin = origin;
+        q.since_ns = since_ns;
+        q.expires_ns = expires_ns;
+    }
+    if (bpf_map_update_elem(fd_, &key, per_cpu.data(), BPF_ANY)) {
         int e = errno;
         if (e == E2BIG || e == ENOMEM)
             throw std::runtime_error("quarantine map is full; cannot quarantine " + mac.str() +
@@ -178,20 +209,21 @@ bool QuarantineTable::remove(const net::Mac& mac) {
     return bpf_map_delete_elem(fd_, &key) == 0;
 }
 
-std::optional<wd_quarantine> QuarantineTable::get(const net::Mac& mac) const {
+std::optional<QuarantineEntry> QuarantineTable::get(const net::Mac& mac) const {
     auto key = device_key(mac);
-    wd_quarantine q{};
-    if (bpf_map_lookup_elem(fd_, &key, &q)) return std::nullopt;
-    return q;
+    std::vector<wd_quarantine> per_cpu(possible_cpus());
+    if (bpf_map_lookup_elem(fd_, &key, per_cpu.data())) return std::nullopt;
+    return sum_quarantine(mac, per_cpu);
 }
 
-std::vector<std::pair<net::Mac, wd_quarantine>> QuarantineTable::list() const {
-    std::vector<std::pair<net::Mac, wd_quarantine>> out;
-    for_each_entry(fd_, sizeof(wd_device_key), sizeof(wd_quarantine),
+std::vector<QuarantineEntry> QuarantineTable::list() const {
+    const int cpus = possible_cpus();
+    std::vector<QuarantineEntry> out;
+    for_each_entry(fd_, sizeof(wd_device_key), sizeof(wd_quarantine) * cpus,
                    [&](const uint8_t* k, const uint8_t* v) {
-                       wd_quarantine q;
-                       std::memcpy(&q, v, sizeof q);
-                       out.emplace_back(mac_of(reinterpret_cast<const wd_device_key*>(k)->mac), q);
+                       std::span per_cpu(reinterpret_cast<const wd_quarantine*>(v), cpus);
+                       out.push_back(sum_quarantine(
+                           mac_of(reinterpret_cast<const wd_device_key*>(k)->mac), per_cpu));
                    });
     return out;
 }
@@ -287,49 +319,63 @@ std::optional<BlockEntry> Blocklist::match(const net::IpAddr& addr) const {
 
 // ---- gateway ----
 
-void GatewayTable::add_mac(const net::Mac& mac, uint32_t ifindex) {
-    auto key = device_key(mac);
-    if (bpf_map_update_elem(macs_fd_, &key, &ifindex, BPF_ANY))
-        throw map_error("cannot record gateway MAC " + mac.str(), errno);
+namespace {
+
+wd_gateway read_gateway(int fd) {
+    uint32_t zero = 0;
+    wd_gateway gw{};
+    if (bpf_map_lookup_elem(fd, &zero, &gw)) throw map_error("cannot read the gateway map", errno);
+    return gw;
+}
+
+}  // namespace
+
+void GatewayTable::set(const std::vector<net::Mac>& macs, const std::vector<net::IpAddr>& addrs) {
+    if (macs.size() > WD_GATEWAY_MACS_MAX)
+        throw std::runtime_error("the gateway has " + std::to_string(macs.size()) +
+                                 " MAC addresses; warden handles at most " +
+                                 std::to_string(WD_GATEWAY_MACS_MAX));
+    if (addrs.size() > WD_GATEWAY_ADDRS_MAX)
+        throw std::runtime_error("the gateway has " + std::to_string(addrs.size()) +
+                                 " LAN addresses; warden handles at most " +
+                                 std::to_string(WD_GATEWAY_ADDRS_MAX));
+    wd_gateway gw{};
+    for (size_t i = 0; i < macs.size(); ++i) std::memcpy(gw.macs[i], macs[i].bytes.data(), 6);
+    for (size_t i = 0; i < addrs.size(); ++i) std::memcpy(gw.addrs[i].addr, addrs[i].bytes.data(), 16);
+    gw.n_macs = macs.size();
+    gw.n_addrs = addrs.size();
+    uint32_t zero = 0;
+    if (bpf_map_update_elem(fd_, &zero, &gw, BPF_ANY))
+        throw map_error("cannot write the gateway map", errno);
+}
+
+void GatewayTable::add_mac(const net::Mac& mac) {
+    auto macs = this->macs();
+    if (std::find(macs.begin(), macs.end(), mac) == macs.end()) macs.push_back(mac);
+    set(macs, addrs());
 }
 
 void GatewayTable::add_addr(const net::IpAddr& addr) {
-    wd_addr key{};
-    std::memcpy(key.addr, addr.bytes.data(), 16);
-    uint32_t one = 1;
-    if (bpf_map_update_elem(addrs_fd_, &key, &one, BPF_ANY))
-        throw map_error("cannot record gateway address " + addr.str(), errno);
-}
-
-void GatewayTable::clear() {
-    for (const auto& m : macs()) {
-        auto key = device_key(m);
-        bpf_map_delete_elem(macs_fd_, &key);
-    }
-    for (const auto& a : addrs()) {
-        wd_addr key{};
-        std::memcpy(key.addr, a.bytes.data(), 16);
-        bpf_map_delete_elem(addrs_fd_, &key);
-    }
+    auto addrs = this->addrs();
+    if (std::find(addrs.begin(), addrs.end(), addr) == addrs.end()) addrs.push_back(addr);
+    set(macs(), addrs);
 }
 
 std::vector<net::Mac> GatewayTable::macs() const {
+    auto gw = read_gateway(fd_);
     std::vector<net::Mac> out;
-    for_each_entry(macs_fd_, sizeof(wd_device_key), sizeof(uint32_t),
-                   [&](const uint8_t* k, const uint8_t*) {
-                       out.push_back(mac_of(reinterpret_cast<const wd_device_key*>(k)->mac));
-                   });
+    for (uint32_t i = 0; i < gw.n_macs && i < WD_GATEWAY_MACS_MAX; ++i) out.push_back(mac_of(gw.macs[i]));
     return out;
 }
 
 std::vector<net::IpAddr> GatewayTable::addrs() const {
+    auto gw = read_gateway(fd_);
     std::vector<net::IpAddr> out;
-    for_each_entry(addrs_fd_, sizeof(wd_addr), sizeof(uint32_t),
-                   [&](const uint8_t* k, const uint8_t*) {
-                       net::IpAddr a;
-                       std::memcpy(a.bytes.data(), k, 16);
-                       out.push_back(a);
-                   });
+    for (uint32_t i = 0; i < gw.n_addrs && i < WD_GATEWAY_ADDRS_MAX; ++i) {
+        net::IpAddr a;
+        std::memcpy(a.bytes.data(), gw.addrs[i].addr, 16);
+        out.push_back(a);
+    }
     return out;
 }
 

@@ -19,7 +19,7 @@ struct DeviceCounters {
     wd_counter up{}, lateral{}, bcast{}, down{};
     std::array<uint64_t, WD_PROTO_MAX> proto_packets{};
     uint64_t tcp_syn = 0;
-    std::array<uint64_t, WD_DROP_MAX> drops{};
+    uint64_t blocklist_drops = 0;
     uint64_t first_seen_ns = 0;  // CLOCK_MONOTONIC
     uint64_t last_seen_ns = 0;
     std::optional<net::IpAddr> ip4, ip6;
@@ -59,14 +59,27 @@ private:
     int fd_;
 };
 
+// A quarantine as the kernel holds it, its per-CPU drop counters summed.
+struct QuarantineEntry {
+    net::Mac mac;
+    uint32_t level = WD_LEVEL_NONE;  // enum wd_quarantine_level
+    uint32_t origin = WD_ORIGIN_UNSPEC;
+    uint64_t since_ns = 0;    // CLOCK_MONOTONIC
+    uint64_t expires_ns = 0;  // CLOCK_MONOTONIC, 0 = until released
+    wd_counter dropped_from_device{}, dropped_to_device{};
+    uint64_t last_drop_ns = 0;
+};
+
 class QuarantineTable {
 public:
     explicit QuarantineTable(int fd) : fd_(fd) {}
+    // Adds or changes a quarantine; an existing entry keeps its drop counters.
     // Throws when the map is full or the kernel refuses.
-    void put(const net::Mac& mac, const wd_quarantine& entry);
+    void put(const net::Mac& mac, uint32_t level, uint32_t origin, uint64_t since_ns,
+             uint64_t expires_ns);
     bool remove(const net::Mac& mac);
-    std::optional<wd_quarantine> get(const net::Mac& mac) const;
-    std::vector<std::pair<net::Mac, wd_quarantine>> list() const;
+    std::optional<QuarantineEntry> get(const net::Mac& mac) const;
+    std::vector<QuarantineEntry> list() const;
 
 private:
     int fd_;
@@ -91,18 +104,19 @@ private:
 };
 
 // The gateway's own MACs (frames to them count as "up") and addresses (DNS to them is
-// allowed for restricted devices).
+// allowed for restricted devices): a few of each, in one map slot.
 class GatewayTable {
 public:
-    GatewayTable(int macs_fd, int addrs_fd) : macs_fd_(macs_fd), addrs_fd_(addrs_fd) {}
-    void add_mac(const net::Mac& mac, uint32_t ifindex);
+    explicit GatewayTable(int fd) : fd_(fd) {}
+    // Throws when more than WD_GATEWAY_MACS_MAX / WD_GATEWAY_ADDRS_MAX would be held.
+    void set(const std::vector<net::Mac>& macs, const std::vector<net::IpAddr>& addrs);
+    void add_mac(const net::Mac& mac);
     void add_addr(const net::IpAddr& addr);
-    void clear();
     std::vector<net::Mac> macs() const;
     std::vector<net::IpAddr> addrs() const;
 
 private:
-    int macs_fd_, addrs_fd_;
+    int fd_;
 };
 
 class StatsTable {

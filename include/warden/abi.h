@@ -17,11 +17,10 @@
 
 #define WD_MAP_DEVICES    "wd_devices"    /* device_key -> per-CPU wd_device_stats (LRU)   */
 #define WD_MAP_FLOWS      "wd_flows"      /* wd_flow_key -> wd_flow_stats (LRU)             */
-#define WD_MAP_QUARANTINE "wd_quarantine" /* device_key -> wd_quarantine                    */
+#define WD_MAP_QUARANTINE "wd_quarantine" /* device_key -> per-CPU wd_quarantine            */
 #define WD_MAP_BLOCK_V4   "wd_block_v4"   /* wd_lpm_v4_key -> wd_block_value (LPM trie)     */
 #define WD_MAP_BLOCK_V6   "wd_block_v6"   /* wd_lpm_v6_key -> wd_block_value (LPM trie)     */
-#define WD_MAP_GW_MACS    "wd_gw_macs"    /* device_key -> __u32 ifindex: the gateway's MACs */
-#define WD_MAP_GW_ADDRS   "wd_gw_addrs"   /* wd_addr -> __u32: the gateway's own addresses   */
+#define WD_MAP_GATEWAY    "wd_gateway"    /* [0] -> wd_gateway: the gateway's MACs, addresses */
 #define WD_MAP_EVLIMIT    "wd_evlimit"    /* wd_evlimit_key -> __u64 last event (ns)        */
 #define WD_MAP_EVENTS     "wd_events"     /* ring buffer of wd_event / wd_event_packet       */
 #define WD_MAP_STATS      "wd_stats"      /* __u32 wd_prog_id -> per-CPU wd_prog_stats       */
@@ -31,8 +30,6 @@
 #define WD_DEFAULT_FLOWS      65536
 #define WD_DEFAULT_BLOCKLIST  65536  /* prefixes per address family */
 #define WD_DEFAULT_QUARANTINE 1024
-#define WD_DEFAULT_GW_MACS    64
-#define WD_DEFAULT_GW_ADDRS   64
 #define WD_DEFAULT_EVENTS_BYTES (256 * 1024) /* ring buffer size, a power of two */
 
 /* ---- programs ---- */
@@ -127,7 +124,8 @@ struct wd_device_stats {
 	struct wd_counter down;
 	__u64 proto_packets[WD_PROTO_MAX]; /* sent by the device, by protocol bucket */
 	__u64 tcp_syn;                     /* TCP SYN without ACK sent by the device */
-	__u64 drops[WD_DROP_MAX];          /* frames dropped, either direction       */
+	__u64 blocklist_drops;             /* frames to blocklisted addresses dropped; quarantine
+					    * drops are counted in the wd_quarantine entry */
 	__u64 first_seen_ns;               /* CLOCK_MONOTONIC (coarse)               */
 	__u64 last_seen_ns;
 	__u64 ip4_seen_ns;
@@ -164,11 +162,20 @@ struct wd_flow_stats {
 	__u32 tcp_flags[2]; /* OR of the TCP flag byte, per direction */
 };
 
+/*
+ * Per-CPU, so the drop path of a flooding device writes only its own CPU's cache lines and
+ * counts its drops in the entry it already looked up. The controller writes the same policy
+ * (level .. expires_ns) to every CPU; the programs write the rest, and userspace sums it.
+ */
 struct wd_quarantine {
 	__u32 level;  /* enum wd_quarantine_level */
 	__u32 origin; /* enum wd_quarantine_origin */
 	__u64 since_ns;   /* CLOCK_MONOTONIC */
 	__u64 expires_ns; /* CLOCK_MONOTONIC; 0 = until released */
+	/* written by the programs */
+	struct wd_counter dropped[2]; /* [WD_FLOW_UP] sent by the device, [WD_FLOW_DOWN] to it */
+	__u64 last_drop_ns;
+	__u64 last_event_ns; /* this CPU's last drop event: a cheap check before wd_evlimit */
 };
 
 struct wd_lpm_v4_key {
@@ -188,6 +195,21 @@ struct wd_block_value {
 
 struct wd_addr {
 	__u8 addr[16]; /* IPv4 as v4-mapped IPv6 */
+};
+
+#define WD_GATEWAY_MACS_MAX 8
+#define WD_GATEWAY_ADDRS_MAX 16
+
+/*
+ * The gateway's own identity, one array slot: frames to one of its MACs count as "up",
+ * DNS to one of its addresses is allowed for a restricted device. A few entries compared
+ * in a loop beat a hash lookup on every frame.
+ */
+struct wd_gateway {
+	__u8 macs[WD_GATEWAY_MACS_MAX][8]; /* 6-byte MACs, last two bytes zero */
+	struct wd_addr addrs[WD_GATEWAY_ADDRS_MAX];
+	__u32 n_macs;
+	__u32 n_addrs;
 };
 
 struct wd_evlimit_key {

@@ -10,7 +10,7 @@ using dataplane::Program;
 TEST_CASE("an unknown device's TCP frame to the gateway passes and is counted up") {
     Harness h;
     auto dev = mac("02:00:00:00:00:01"), gw = mac("02:00:00:00:00:fe");
-    h.gateway().add_mac(gw, 1);
+    h.gateway().add_mac(gw);
     auto frame = Packet().eth(dev, gw).ipv4("198.18.0.10", "198.18.1.1").tcp(40000, 443, tcp::syn).payload(10).build();
     CHECK(h.run(Program::lan_ingress, frame) == XDP_PASS);
     auto d = h.devices().read(dev);

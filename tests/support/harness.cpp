@@ -62,7 +62,7 @@ dataplane::Blocklist Harness::blocklist() const {
     return dataplane::Blocklist(dp_->map_fd(MapId::block_v4), dp_->map_fd(MapId::block_v6));
 }
 dataplane::GatewayTable Harness::gateway() const {
-    return dataplane::GatewayTable(dp_->map_fd(MapId::gw_macs), dp_->map_fd(MapId::gw_addrs));
+    return dataplane::GatewayTable(dp_->map_fd(MapId::gateway));
 }
 dataplane::StatsTable Harness::stats() const { return dataplane::StatsTable(dp_->map_fd(MapId::stats)); }
 
