@@ -129,17 +129,17 @@ static __always_inline int is_link_local6(const __u8 *a)
 static __always_inline void device_note_address(struct wd_device_stats *ds, const struct pkt *p,
 						__u64 now)
 {
-	if (ds->ip4_seen_ns == now || ds->ip6_seen_ns == now)
-		return; /* once per tick is plenty */
+	/* Once per tick and family is plenty; per family, or a dual-stack device whose IPv4
+	 * frames come first in each tick would never have its IPv6 address noted. */
 	if (!(p->flags & PKT_V6)) {
 		__u32 a = p->saddr.w[3];
-		if (a == 0)
+		if (ds->ip4_seen_ns == now || a == 0)
 			return;
 		__builtin_memcpy(ds->last_ip4, &a, 4);
 		ds->ip4_seen_ns = now;
 		return;
 	}
-	if ((p->saddr.d[0] | p->saddr.d[1]) == 0)
+	if (ds->ip6_seen_ns == now || (p->saddr.d[0] | p->saddr.d[1]) == 0)
 		return;
 	if (is_link_local6(p->saddr.b) && ds->ip6_seen_ns && !is_link_local6(ds->last_ip6))
 		return;
@@ -250,9 +250,10 @@ static __always_inline __u32 blocklist_flags(const union addr16 *a)
 
 static __always_inline int is_neighbour_discovery(const struct pkt *p)
 {
-	/* router/neighbour solicitation and advertisement, redirect: 133..137 */
-	return p->l4 == IPPROTO_ICMPV6 && (p->flags & PKT_PORTS) && p->icmp_type >= 133 &&
-	       p->icmp_type <= 137;
+	/* router/neighbour solicitation and advertisement, redirect: 133..137. Only in IPv6:
+	 * an ICMPv6 header in an IPv4 packet (protocol 58) is no neighbour discovery. */
+	return p->l4 == IPPROTO_ICMPV6 && (p->flags & PKT_V6) && (p->flags & PKT_PORTS) &&
+	       p->icmp_type >= 133 && p->icmp_type <= 137;
 }
 
 static __always_inline int udp_ports(const struct pkt *p, __u16 sport, __u16 dport)

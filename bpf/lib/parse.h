@@ -167,8 +167,12 @@ static __always_inline int parse_ipv6(struct cursor *c, struct pkt *p)
 			return next;
 		}
 	}
-	/* Too long a chain: the transport header stays unknown. */
-	return -1;
+	/* IPV6_EXT_MAX headers walked: what follows is the transport, unless the chain goes
+	 * on, and then it is too long and the transport header stays unknown. */
+	if (next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING || next == IPPROTO_DSTOPTS ||
+	    next == IPPROTO_FRAGMENT)
+		return -1;
+	return next;
 }
 
 static __always_inline int parse_l4(struct cursor *c, struct pkt *p)

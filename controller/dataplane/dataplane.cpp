@@ -21,9 +21,10 @@ namespace warden::dataplane {
 namespace {
 
 bool libbpf_verbose = false;
+thread_local bool libbpf_quiet = false;
 
 int print_libbpf(enum libbpf_print_level level, const char* format, va_list args) {
-    if (level == LIBBPF_DEBUG && !libbpf_verbose) return 0;
+    if (libbpf_quiet || (level == LIBBPF_DEBUG && !libbpf_verbose)) return 0;
     return std::vfprintf(stderr, format, args);
 }
 
@@ -58,6 +59,13 @@ std::string pin_path(const std::string& dir, MapId id) {
 }
 
 }  // namespace
+
+QuietLibbpf::QuietLibbpf() : was_(libbpf_quiet) {
+    libbpf_set_print(print_libbpf);
+    libbpf_quiet = true;
+}
+
+QuietLibbpf::~QuietLibbpf() { libbpf_quiet = was_; }
 
 void set_libbpf_verbose(bool verbose) {
     libbpf_verbose = verbose;

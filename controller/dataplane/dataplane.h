@@ -61,4 +61,17 @@ private:
 // Routes libbpf's own messages: warnings and errors to stderr, debug only when asked.
 void set_libbpf_verbose(bool verbose);
 
+// Silences libbpf on this thread while it lives: for probes whose failure is an answer
+// (is there a filter here?) rather than an error worth printing.
+class QuietLibbpf {
+public:
+    QuietLibbpf();
+    ~QuietLibbpf();
+    QuietLibbpf(const QuietLibbpf&) = delete;
+    QuietLibbpf& operator=(const QuietLibbpf&) = delete;
+
+private:
+    bool was_;
+};
+
 }  // namespace warden::dataplane

@@ -89,11 +89,19 @@ DeviceCounters sum_device_stats(const net::Mac& mac, std::span<const wd_device_s
             ip4_at = s.ip4_seen_ns;
             d.ip4 = net::IpAddr::v4(s.last_ip4);
         }
-        if (s.ip6_seen_ns > ip6_at) {
-            ip6_at = s.ip6_seen_ns;
-            net::IpAddr a;
-            std::memcpy(a.bytes.data(), s.last_ip6, 16);
-            d.ip6 = a;
+        // Newest wins, except that a link-local address never replaces a routable one
+        // (the programs keep that rule per CPU; it must hold across CPUs as well).
+        if (s.ip6_seen_ns) {
+            auto link_local = [](const uint8_t* a) { return a[0] == 0xfe && (a[1] & 0xc0) == 0x80; };
+            bool mine_routable = !link_local(s.last_ip6);
+            bool held_routable = d.ip6 && !link_local(d.ip6->bytes.data());
+            if (mine_routable > held_routable ||
+                (mine_routable == held_routable && s.ip6_seen_ns > ip6_at)) {
+                ip6_at = s.ip6_seen_ns;
+                net::IpAddr a;
+                std::memcpy(a.bytes.data(), s.last_ip6, 16);
+                d.ip6 = a;
+            }
         }
     }
     return d;

@@ -18,6 +18,11 @@ namespace warden::testing {
 
 using dataplane::MapId;
 
+const TestLan& lan() {
+    static const TestLan the_lan;
+    return the_lan;
+}
+
 Harness::Harness(const dataplane::LoadOptions& options)
     : dp_(std::make_unique<dataplane::Dataplane>(options)) {
     reader_ = std::make_unique<dataplane::EventReader>(
@@ -69,6 +74,98 @@ dataplane::StatsTable Harness::stats() const { return dataplane::StatsTable(dp_-
 std::vector<CapturedEvent> Harness::take_events() {
     reader_->drain();
     return std::exchange(pending_, {});
+}
+
+void Harness::set_gateway(const TestLan& lan) {
+    gateway().set({lan.gateway, lan.gateway_wlan}, {lan.gateway4, lan.gateway6});
+}
+
+void Harness::quarantine_device(const net::Mac& mac, uint32_t level, uint64_t expires_ns) {
+    quarantine().put(mac, level, WD_ORIGIN_OPERATOR, monotonic_ns(), expires_ns);
+}
+
+wd_prog_stats Harness::prog_stats(dataplane::Program program) const {
+    return stats().read(program_id(program));
+}
+
+std::vector<wd_device_stats> Harness::device_stats_per_cpu(const net::Mac& mac) const {
+    std::vector<wd_device_stats> per_cpu(dataplane::possible_cpus());
+    auto key = dataplane::device_key(mac);
+    if (bpf_map_lookup_elem(dp_->map_fd(MapId::devices), &key, per_cpu.data())) return {};
+    return per_cpu;
+}
+
+namespace {
+
+// Deletes every key; the next key is always the first, since the previous one is gone.
+void delete_all(int fd, size_t key_size) {
+    std::vector<uint8_t> key(key_size);
+    while (bpf_map_get_next_key(fd, nullptr, key.data()) == 0)
+        if (bpf_map_delete_elem(fd, key.data()))
+            throw std::runtime_error(std::string("cannot empty a map: ") + std::strerror(errno));
+}
+
+}  // namespace
+
+void Harness::reset() {
+    delete_all(dp_->map_fd(MapId::devices), sizeof(wd_device_key));
+    delete_all(dp_->map_fd(MapId::flows), sizeof(wd_flow_key));
+    delete_all(dp_->map_fd(MapId::quarantine), sizeof(wd_device_key));
+    delete_all(dp_->map_fd(MapId::block_v4), sizeof(wd_lpm_v4_key));
+    delete_all(dp_->map_fd(MapId::block_v6), sizeof(wd_lpm_v6_key));
+    delete_all(dp_->map_fd(MapId::evlimit), sizeof(wd_evlimit_key));
+    std::vector<wd_prog_stats> zero_stats(dataplane::possible_cpus());
+    for (uint32_t prog = 0; prog < WD_PROG_MAX; ++prog)
+        if (bpf_map_update_elem(dp_->map_fd(MapId::stats), &prog, zero_stats.data(), BPF_ANY))
+            throw std::runtime_error(std::string("cannot zero wd_stats: ") + std::strerror(errno));
+    gateway().set({}, {});
+    take_events();
+}
+
+Harness& shared_harness() {
+    static Harness harness;
+    harness.reset();
+    return harness;
+}
+
+std::vector<CapturedEvent> events_of_kind(const std::vector<CapturedEvent>& events, uint32_t kind) {
+    std::vector<CapturedEvent> out;
+    for (const auto& e : events)
+        if (e.hdr.kind == kind) out.push_back(e);
+    return out;
+}
+
+int program_id(dataplane::Program program) {
+    switch (program) {
+        case dataplane::Program::lan_ingress: return WD_PROG_LAN_INGRESS;
+        case dataplane::Program::lan_egress: return WD_PROG_LAN_EGRESS;
+        case dataplane::Program::wan_ingress: return WD_PROG_WAN_INGRESS;
+    }
+    throw std::logic_error("unknown program");
+}
+
+PinToCpu::PinToCpu(int cpu) {
+    if (sched_getaffinity(0, sizeof previous_, &previous_))
+        throw std::runtime_error(std::string("sched_getaffinity: ") + std::strerror(errno));
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    if (sched_setaffinity(0, sizeof one, &one))
+        throw std::runtime_error("cannot pin the test thread to CPU " + std::to_string(cpu) + ": " +
+                                 std::strerror(errno));
+}
+
+PinToCpu::~PinToCpu() { sched_setaffinity(0, sizeof previous_, &previous_); }
+
+std::vector<int> usable_cpus() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set))
+        throw std::runtime_error(std::string("sched_getaffinity: ") + std::strerror(errno));
+    std::vector<int> out;
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+        if (CPU_ISSET(cpu, &set)) out.push_back(cpu);
+    return out;
 }
 
 uint64_t monotonic_ns() {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <sched.h>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,24 @@ struct CapturedEvent {
     wd_event hdr{};
     Bytes packet;  // the copied frame, for WD_EV_PACKET_COPY
 };
+
+// The home network every packet test uses: the gateway (two LAN MACs, an address in each
+// family), two devices, a resolver and a peer on "the internet". Only 198.18.0.0/15 and
+// fd00::/8, as DESIGN.md asks, so nothing here could ever name a real host.
+struct TestLan {
+    net::Mac gateway = mac("02:00:00:00:00:fe");
+    net::Mac gateway_wlan = mac("02:00:00:00:01:fe");  // the gateway's second LAN port
+    net::Mac device = mac("02:00:00:00:00:01");
+    net::Mac other = mac("02:00:00:00:00:02");  // a second device on the LAN
+    net::Mac broadcast = mac("ff:ff:ff:ff:ff:ff");
+    net::IpAddr gateway4 = ip("198.18.0.1"), gateway6 = ip("fd00::1");
+    net::IpAddr device4 = ip("198.18.0.10"), device6 = ip("fd00::10");
+    net::IpAddr device6_link = ip("fe80::10");
+    net::IpAddr other4 = ip("198.18.0.11"), other6 = ip("fd00::11");
+    net::IpAddr peer4 = ip("198.19.0.80"), peer6 = ip("fd00:1::80");
+    net::IpAddr resolver4 = ip("198.19.0.53"), resolver6 = ip("fd00:1::53");  // not the gateway
+};
+const TestLan& lan();
 
 struct RunResult {
     int verdict = -1;
@@ -45,6 +64,17 @@ public:
     // Every event written since the last call, oldest first.
     std::vector<CapturedEvent> take_events();
 
+    // Writes the gateway's MACs and addresses of the test LAN into the gateway map.
+    void set_gateway(const TestLan& lan = testing::lan());
+    // Quarantines a device from now on (expires_ns: CLOCK_MONOTONIC, 0 = until released).
+    void quarantine_device(const net::Mac& mac, uint32_t level, uint64_t expires_ns = 0);
+    // The program's slot of wd_stats, summed over CPUs.
+    wd_prog_stats prog_stats(dataplane::Program program) const;
+    // A device's counters exactly as each CPU holds them (empty when the device is unknown).
+    std::vector<wd_device_stats> device_stats_per_cpu(const net::Mac& mac) const;
+    // Empties every map and drops unread events, so one load serves several cases.
+    void reset();
+
     dataplane::Dataplane& dataplane() { return *dp_; }
 
 private:
@@ -53,7 +83,33 @@ private:
     std::unique_ptr<dataplane::EventReader> reader_;
 };
 
+// One Harness loaded with the default options, shared by the cases that need nothing
+// else: a load costs ~0.2 s (the verifier), a reset() a few ms. Returned reset.
+Harness& shared_harness();
+
 uint64_t monotonic_ns();
+
+// Events of one kind (enum wd_event_kind), in order.
+std::vector<CapturedEvent> events_of_kind(const std::vector<CapturedEvent>& events, uint32_t kind);
+
+int program_id(dataplane::Program program);  // enum wd_prog_id
+
+// Keeps the calling thread on one CPU while it lives (BPF_PROG_TEST_RUN runs the program
+// on the caller's CPU, so per-CPU map slots are chosen this way). Throws when the CPU is
+// not usable; restores the previous affinity on destruction.
+class PinToCpu {
+public:
+    explicit PinToCpu(int cpu);
+    ~PinToCpu();
+    PinToCpu(const PinToCpu&) = delete;
+    PinToCpu& operator=(const PinToCpu&) = delete;
+
+private:
+    cpu_set_t previous_{};
+};
+
+// CPUs this thread may run on (the affinity mask), so a test knows which ones it can pin to.
+std::vector<int> usable_cpus();
 
 // Why the packet tests cannot run here, or empty when they can.
 std::string why_no_bpf();

@@ -37,6 +37,13 @@ net::IpAddr ip(const std::string& text) {
     return *a;
 }
 
+net::Prefix prefix(const std::string& text) {
+    std::string why;
+    auto p = net::Prefix::parse(text, &why);
+    if (!p) throw std::invalid_argument("bad prefix in test: " + text + ": " + why);
+    return *p;
+}
+
 Packet& Packet::eth(const net::Mac& src, const net::Mac& dst) {
     src_mac_ = src;
     dst_mac_ = dst;
@@ -147,7 +154,38 @@ Packet& Packet::frame_size(size_t total) {
     return *this;
 }
 
-Bytes Packet::build() const {
+Packet& Packet::tcp_flags(uint8_t flags) {
+    tcp_flags_ = flags;
+    return *this;
+}
+
+Packet Packet::reversed() const {
+    Packet r = *this;
+    std::swap(r.src_mac_, r.dst_mac_);
+    std::swap(r.src_, r.dst_);
+    std::swap(r.sport_, r.dport_);
+    if (l4_ == L4::icmp) {
+        switch (icmp_type_) {
+            case 8: r.icmp_type_ = 0; break;      // echo request -> reply (ICMP)
+            case 0: r.icmp_type_ = 8; break;
+            case 128: r.icmp_type_ = 129; break;  // and ICMPv6
+            case 129: r.icmp_type_ = 128; break;
+            default: break;
+        }
+    }
+    if (l3_ == L3::arp) r.arp_op_ = arp_op_ == 1 ? 2 : 1;
+    return r;
+}
+
+Bytes Packet::build() const { return build(nullptr); }
+
+std::vector<Packet::Header> Packet::headers() const {
+    std::vector<Header> out;
+    build(&out);
+    return out;
+}
+
+Bytes Packet::build(std::vector<Header>* headers) const {
     // Transport header, then payload.
     Bytes l4;
     uint8_t proto = 0;
@@ -263,6 +301,37 @@ Bytes Packet::build() const {
         put_bytes(l3, &src_.bytes[12], 4);
         for (int i = 0; i < 6; ++i) l3.push_back(arp_op_ == 2 ? dst_mac_.bytes[i] : 0);
         put_bytes(l3, &dst_.bytes[12], 4);
+    }
+
+    if (headers) {
+        size_t at = 0;
+        auto add = [&](const char* name, size_t len) {
+            headers->push_back({name, at, len});
+            at += len;
+        };
+        add("ethernet", 14);
+        for (size_t i = 0; i < vlans_.size(); ++i) add("vlan", 4);
+        if (l3_ == L3::arp) add("arp", 28);
+        if (l3_ == L3::ipv4) {
+            add("ipv4", 20);
+            if (!v4_options_.empty()) add("ipv4 options", v4_options_.size());
+        }
+        if (l3_ == L3::ipv6) {
+            add("ipv6", 40);
+            for (const auto& e : exts_) {
+                switch (e.type) {
+                    case kExtHop: add("hop-by-hop", (e.len8 + 1) * 8); break;
+                    case kExtRouting: add("routing", (e.len8 + 1) * 8); break;
+                    case kExtDest: add("destination options", (e.len8 + 1) * 8); break;
+                    default: add("fragment", 8); break;
+                }
+            }
+        }
+        size_t l4_header = l4.size() - payload.size();
+        if (l4_ == L4::tcp) add("tcp", l4_header);
+        if (l4_ == L4::udp) add("udp", l4_header);
+        if (l4_ == L4::icmp) add("icmp", l4_header);
+        add("payload", payload.size());
     }
 
     Bytes frame;

@@ -24,6 +24,7 @@ inline constexpr uint16_t kTpid8021Q = 0x8100, kTpid8021AD = 0x88a8;
 
 net::Mac mac(const std::string& text);    // throws on a typo in a test
 net::IpAddr ip(const std::string& text);  // likewise
+net::Prefix prefix(const std::string& text);  // likewise
 
 class Packet {
 public:
@@ -56,10 +57,28 @@ public:
     Packet& payload(const Bytes& bytes);
     // Pads (with payload) so the whole frame is exactly this long.
     Packet& frame_size(size_t total);
+    Packet& tcp_flags(uint8_t flags);
+
+    // The other direction of this frame: MACs, addresses and ports swapped, an ICMP echo
+    // request turned into its reply (and back). Payload and headers otherwise unchanged.
+    Packet reversed() const;
 
     Bytes build() const;
 
+    // Where each header of the built frame lies, outermost first, as a parser walks them:
+    // "ethernet" is 14 bytes (with the first TPID when tagged), each "vlan" 4 (TCI and the
+    // next EtherType), then "arp", "ipv4", "ipv4 options", "ipv6", "hop-by-hop", "routing",
+    // "fragment", "destination options", "tcp", "udp", "icmp", and last "payload".
+    struct Header {
+        std::string name;
+        size_t offset = 0;
+        size_t length = 0;
+    };
+    std::vector<Header> headers() const;
+
 private:
+    Bytes build(std::vector<Header>* headers) const;
+
     struct Ext {
         uint8_t type;
         uint8_t len8;

@@ -1,0 +1,128 @@
+#include "blocklist/blocklist.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "store/files.h"
+
+namespace warden::blocklist {
+
+std::optional<uint32_t> parse_direction(const std::string& text) {
+    if (text == "in") return WD_BLOCK_IN;
+    if (text == "out") return WD_BLOCK_OUT;
+    if (text == "both") return WD_BLOCK_IN | WD_BLOCK_OUT;
+    return std::nullopt;
+}
+
+std::string direction_name(uint32_t flags) {
+    bool in = flags & WD_BLOCK_IN, out = flags & WD_BLOCK_OUT;
+    return in && out ? "both" : in ? "in" : out ? "out" : "none";
+}
+
+ParseResult parse_text(const std::string& text, const std::string& name, uint32_t default_flags,
+                       uint32_t list_id) {
+    ParseResult r;
+    std::istringstream in(text);
+    std::string line;
+    int number = 0;
+    std::set<net::Prefix> seen;
+    while (std::getline(in, line)) {
+        ++number;
+        if (auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
+        std::istringstream words(line);
+        std::string prefix_text, direction_text, extra;
+        if (!(words >> prefix_text)) continue;  // blank or comment-only
+        words >> direction_text >> extra;
+        std::string where = name + ":" + std::to_string(number) + ": ";
+        std::string why;
+        auto prefix = net::Prefix::parse(prefix_text, &why);
+        if (!prefix) {
+            r.errors.push_back(where + "\"" + prefix_text + "\": " + why);
+            continue;
+        }
+        uint32_t flags = default_flags;
+        if (!direction_text.empty()) {
+            auto d = parse_direction(direction_text);
+            if (!d) {
+                r.errors.push_back(where + "direction \"" + direction_text + "\": expected in, out or both");
+                continue;
+            }
+            flags = *d;
+        }
+        if (!extra.empty()) {
+            r.errors.push_back(where + "unexpected \"" + extra + "\" after the direction");
+            continue;
+        }
+        if (!seen.insert(*prefix).second) continue;  // a repeat is harmless
+        r.entries.push_back({*prefix, flags, list_id});
+    }
+    return r;
+}
+
+ParseResult parse_file(const std::string& path, uint32_t default_flags, uint32_t list_id) {
+    std::string text;
+    try {
+        text = store::read_file(path);
+    } catch (const std::exception& e) {
+        return ParseResult{{}, {e.what()}};
+    }
+    return parse_text(text, path, default_flags, list_id);
+}
+
+std::pair<int, int> sync_policy_entries(dataplane::Blocklist& table, const std::vector<Entry>& wanted) {
+    int added = 0, removed = 0;
+    auto current = table.list();
+    std::set<net::Prefix> operator_prefixes;
+    for (const auto& e : current)
+        if (e.value.list_id == kOperatorList) operator_prefixes.insert(e.prefix);
+    std::set<net::Prefix> wanted_prefixes;
+    for (const auto& w : wanted) wanted_prefixes.insert(w.prefix);
+    for (const auto& e : current) {
+        if (e.value.list_id != kOperatorList && !wanted_prefixes.count(e.prefix)) {
+            if (table.remove(e.prefix)) ++removed;
+        }
+    }
+    for (const auto& w : wanted) {
+        if (operator_prefixes.count(w.prefix)) continue;  // the operator's entry wins
+        auto it = std::find_if(current.begin(), current.end(), [&](auto& c) { return c.prefix == w.prefix; });
+        if (it != current.end() && it->value.flags == w.flags && it->value.list_id == w.list_id) continue;
+        table.put(w.prefix, w.flags, w.list_id);
+        ++added;
+    }
+    return {added, removed};
+}
+
+namespace {
+
+std::filesystem::path operator_file(const std::string& state_dir) {
+    return std::filesystem::path(state_dir) / "blocklist.txt";
+}
+
+}  // namespace
+
+std::vector<Entry> load_operator_entries(const std::string& state_dir, std::vector<std::string>* problems) {
+    auto file = operator_file(state_dir);
+    if (!std::filesystem::exists(file)) return {};
+    auto r = parse_file(file, WD_BLOCK_IN | WD_BLOCK_OUT, kOperatorList);
+    if (!r.errors.empty() && problems) {
+        // Keep what parsed: these were the operator's own entries; a damaged line loses itself only.
+        problems->insert(problems->end(), r.errors.begin(), r.errors.end());
+        try {
+            problems->push_back("damaged file kept as " + store::move_aside(file).string());
+        } catch (const std::exception& e) {
+            problems->push_back(e.what());
+        }
+    }
+    return r.entries;
+}
+
+void save_operator_entries(const std::string& state_dir, const std::vector<Entry>& entries) {
+    std::string text = "# warden: the operator's blocklist (warden block add/del/load); one prefix a line\n";
+    for (const auto& e : entries) text += e.prefix.str() + " " + direction_name(e.flags) + "\n";
+    store::write_atomically(operator_file(state_dir), text);
+}
+
+}  // namespace warden::blocklist

@@ -1,0 +1,649 @@
+#include "daemon/daemon.h"
+
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "blocklist/blocklist.h"
+#include "dataplane/attach.h"
+#include "dataplane/dataplane.h"
+#include "dataplane/events.h"
+#include "dataplane/pinned.h"
+#include "daemon/pidfile.h"
+#include "net/interfaces.h"
+#include "policy/policy.h"
+#include "quarantine/quarantine.h"
+#include "store/events_log.h"
+#include "store/files.h"
+#include "store/state.h"
+
+namespace warden::daemon {
+
+using nlohmann::json;
+using dataplane::MapId;
+using dataplane::Program;
+
+namespace {
+
+constexpr int64_t kInventorySaveEveryMs = 60'000;  // last-seen stamps; new devices save at once
+constexpr int64_t kDropLogEveryMs = 60'000;        // one "blocked" log line per device a minute
+
+log::Level to_log_level(policy::LogLevel l) {
+    switch (l) {
+        case policy::LogLevel::debug: return log::Level::debug;
+        case policy::LogLevel::info: return log::Level::info;
+        case policy::LogLevel::warn: return log::Level::warn;
+        case policy::LogLevel::error: return log::Level::error;
+    }
+    return log::Level::info;
+}
+
+dataplane::XdpMode to_xdp_mode(policy::XdpMode m) {
+    switch (m) {
+        case policy::XdpMode::native: return dataplane::XdpMode::native;
+        case policy::XdpMode::generic: return dataplane::XdpMode::generic;
+        case policy::XdpMode::automatic: return dataplane::XdpMode::automatic;
+    }
+    return dataplane::XdpMode::automatic;
+}
+
+uint32_t block_flags(policy::BlockDirection d) {
+    switch (d) {
+        case policy::BlockDirection::in: return WD_BLOCK_IN;
+        case policy::BlockDirection::out: return WD_BLOCK_OUT;
+        case policy::BlockDirection::both: return WD_BLOCK_IN | WD_BLOCK_OUT;
+    }
+    return WD_BLOCK_IN | WD_BLOCK_OUT;
+}
+
+double cpu_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct Rates {
+    double up = 0, down = 0, lateral = 0, bcast = 0;  // bytes/s
+    double packets = 0;                               // frames/s, both directions
+};
+
+class Controller {
+public:
+    Controller(std::string config_path, Overrides overrides)
+        : config_path_(std::move(config_path)), overrides_(std::move(overrides)) {}
+
+    int run();
+
+private:
+    bool load_policy(policy::Policy& out, bool at_start);
+    void apply_log_level();
+    void start();
+    void attach_interfaces(const std::vector<net::Interface>& all);
+    void learn_gateway(const std::vector<net::Interface>& all);
+    void load_blocklists();
+    void restore_inventory();
+    void poll();
+    void on_event(const wd_event& ev, std::span<const uint8_t> packet);
+    void reload();
+    void write_status();
+    void save_inventory();
+    void stop();
+    std::string ifname(uint32_t ifindex) const;
+
+    std::string config_path_;
+    Overrides overrides_;
+    policy::Policy policy_;
+    std::string pin_dir_, state_dir_;
+
+    std::unique_ptr<store::StateDir> state_;
+    std::unique_ptr<PidFile> pidfile_;
+    std::unique_ptr<store::EventLog> events_;
+    std::unique_ptr<dataplane::Dataplane> dp_;
+    std::unique_ptr<quarantine::Manager> quarantines_;
+    std::unique_ptr<dataplane::EventReader> reader_;
+    std::vector<dataplane::Attachment> attachments_;
+    std::map<int, std::string> ifnames_;
+
+    std::map<net::Mac, store::DeviceRecord> inventory_;
+    bool inventory_dirty_ = false;
+    int64_t inventory_saved_ms_ = 0;
+    std::map<net::Mac, dataplane::DeviceCounters> last_counters_;
+    std::map<net::Mac, Rates> rates_;
+    std::map<net::Mac, size_t> active_flows_;
+    size_t flow_entries_ = 0;
+    uint64_t last_poll_ns_ = 0;
+    std::map<std::pair<net::Mac, uint32_t>, int64_t> drop_logged_ms_;
+
+    int64_t started_ms_ = 0;
+    uint64_t polls_ = 0;
+    double last_poll_cpu_ms_ = 0;
+    uint64_t packet_copies_ = 0;
+    int reload_generation_ = 0;
+    bool reload_ok_ = true;
+    std::vector<std::string> reload_errors_;
+    int64_t reload_ms_ = 0;
+};
+
+bool Controller::load_policy(policy::Policy& out, bool at_start) {
+    auto result = policy::load_file(config_path_);
+    for (const auto& w : result.warnings) log::warn("policy: {}", w.str());
+    if (!result.policy) {
+        reload_errors_.clear();
+        for (const auto& e : result.errors) {
+            log::error("policy: {}", e.str());
+            reload_errors_.push_back(e.str());
+        }
+        log::error("{}: {} error(s); {}", config_path_, result.errors.size(),
+                   at_start ? "not starting" : "the running policy stays in force");
+        return false;
+    }
+    out = std::move(*result.policy);
+    return true;
+}
+
+void Controller::apply_log_level() {
+    log::set_level(overrides_.log_level ? *overrides_.log_level : to_log_level(policy_.log_level));
+    dataplane::set_libbpf_verbose(log::level() == log::Level::debug);
+}
+
+std::string Controller::ifname(uint32_t ifindex) const {
+    auto it = ifnames_.find(static_cast<int>(ifindex));
+    return it != ifnames_.end() ? it->second : std::to_string(ifindex);
+}
+
+void Controller::learn_gateway(const std::vector<net::Interface>& all) {
+    // Frames to any of these MACs count as "up": the LAN ports, the bridges they belong to
+    // (devices address the bridge), and the WAN port.
+    std::vector<net::Mac> macs;
+    std::vector<net::IpAddr> addrs;
+    auto add = [&](const net::Interface& itf) {
+        if (itf.mac && std::find(macs.begin(), macs.end(), *itf.mac) == macs.end()) macs.push_back(*itf.mac);
+        for (const auto& a : itf.addrs)
+            if (std::find(addrs.begin(), addrs.end(), a) == addrs.end()) addrs.push_back(a);
+    };
+    for (const auto& name : policy_.interfaces.lan) {
+        auto itf = net::find_interface(all, name);
+        if (!itf) continue;
+        add(*itf);
+        if (itf->master)
+            for (const auto& m : all)
+                if (m.index == itf->master) add(m);
+    }
+    if (auto wan = net::find_interface(all, policy_.interfaces.wan); wan && wan->mac &&
+        std::find(macs.begin(), macs.end(), *wan->mac) == macs.end())
+        macs.push_back(*wan->mac);
+    if (macs.size() > WD_GATEWAY_MACS_MAX) macs.resize(WD_GATEWAY_MACS_MAX);
+    if (addrs.size() > WD_GATEWAY_ADDRS_MAX) {
+        log::warn("the gateway has {} LAN addresses; DNS for restricted devices is allowed to the first {}",
+                  addrs.size(), WD_GATEWAY_ADDRS_MAX);
+        addrs.resize(WD_GATEWAY_ADDRS_MAX);
+    }
+    dataplane::GatewayTable(dp_->map_fd(MapId::gateway)).set(macs, addrs);
+    std::string list;
+    for (const auto& m : macs) list += (list.empty() ? "" : ", ") + m.str();
+    log::info("gateway MACs: {}; {} gateway address(es)", list, addrs.size());
+}
+
+void Controller::attach_interfaces(const std::vector<net::Interface>& all) {
+    std::vector<std::string> missing;
+    for (const auto& name : policy_.interfaces.lan)
+        if (!net::find_interface(all, name)) missing.push_back(name);
+    if (!net::find_interface(all, policy_.interfaces.wan)) missing.push_back(policy_.interfaces.wan);
+    if (!missing.empty()) {
+        std::string list;
+        for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+        throw std::runtime_error("interface(s) not found: " + list + " (check interfaces: in " +
+                                 config_path_ + "; `ip link` lists what this host has)");
+    }
+    auto mode = to_xdp_mode(policy_.xdp_mode);
+    auto report = [&](const dataplane::Attachment& a) {
+        std::string how = a.hook == "xdp" ? a.mode + " mode" : a.hook;
+        if (a.hook == "xdp" && policy_.xdp_mode == policy::XdpMode::automatic && a.mode == "generic")
+            how += " (the driver has no native XDP)";
+        log::info("{} {} on {} ({})", a.replaced ? "updated" : "attached", a.program, a.ifname, how);
+        attachments_.push_back(a);
+    };
+    attachments_.clear();
+    for (const auto& name : policy_.interfaces.lan) {
+        auto itf = *net::find_interface(all, name);
+        report(dataplane::attach_xdp(dp_->program_fd(Program::lan_ingress), "lan_ingress", name, itf.index,
+                                     mode, pin_dir_));
+        report(dataplane::attach_tc_egress(dp_->program_fd(Program::lan_egress), "lan_egress", name, itf.index));
+    }
+    auto wan = *net::find_interface(all, policy_.interfaces.wan);
+    report(dataplane::attach_xdp(dp_->program_fd(Program::wan_ingress), "wan_ingress", wan.name, wan.index,
+                                 mode, pin_dir_));
+}
+
+void Controller::load_blocklists() {
+    std::vector<blocklist::Entry> wanted;
+    for (const auto& p : policy_.blocklist.prefixes)
+        wanted.push_back({p.prefix, block_flags(p.direction), blocklist::kPolicyInline});
+    for (size_t i = 0; i < policy_.blocklist.files.size(); ++i) {
+        const auto& f = policy_.blocklist.files[i];
+        auto parsed = blocklist::parse_file(f.path, block_flags(f.direction),
+                                            blocklist::kPolicyFileBase + static_cast<uint32_t>(i));
+        if (!parsed.errors.empty()) {
+            for (const auto& e : parsed.errors) log::error("blocklist: {}", e);
+            log::error("blocklist file {} not loaded ({} error(s))", f.path, parsed.errors.size());
+            continue;
+        }
+        wanted.insert(wanted.end(), parsed.entries.begin(), parsed.entries.end());
+    }
+    dataplane::Blocklist table(dp_->map_fd(MapId::block_v4), dp_->map_fd(MapId::block_v6));
+    auto [added, removed] = blocklist::sync_policy_entries(table, wanted);
+    log::info("blocklist: {} policy prefix(es) in force ({} added, {} removed)", wanted.size(), added, removed);
+}
+
+void Controller::restore_inventory() {
+    auto loaded = state_->load_inventory();
+    for (const auto& p : loaded.problems) log::error("state: {}", p);
+    if (loaded.moved_aside) log::error("state: damaged inventory kept as {}", loaded.moved_aside->string());
+    for (auto& r : loaded.records) inventory_[r.mac] = std::move(r);
+    for (const auto& d : policy_.devices) {
+        auto it = inventory_.find(d.mac);
+        if (it != inventory_.end() && it->second.name != d.name) {
+            it->second.name = d.name;
+            inventory_dirty_ = true;
+        }
+    }
+    if (!loaded.problems.empty()) inventory_dirty_ = true;
+    log::info("inventory: {} device(s) known", inventory_.size());
+}
+
+void Controller::save_inventory() {
+    std::vector<store::DeviceRecord> records;
+    for (const auto& [mac, r] : inventory_) records.push_back(r);
+    store::DirLock lock(state_->path());
+    state_->save_inventory(records);
+    inventory_dirty_ = false;
+    inventory_saved_ms_ = store::now_unix_ms();
+}
+
+void Controller::start() {
+    if (!load_policy(policy_, true)) throw std::runtime_error("invalid policy");
+    apply_log_level();
+    pin_dir_ = overrides_.pin_dir.value_or(policy_.paths.pin_dir);
+    state_dir_ = overrides_.state_dir.value_or(policy_.paths.state_dir);
+    state_ = std::make_unique<store::StateDir>(state_dir_);
+    pidfile_ = std::make_unique<PidFile>(state_->pid_file().string());
+    events_ = std::make_unique<store::EventLog>(state_->events_file(), policy_.events_log.max_size,
+                                                static_cast<int>(policy_.events_log.keep));
+    started_ms_ = store::now_unix_ms();
+
+    // The memlock limit cannot be raised on some systems and this kernel does not need it.
+    rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
+    if (setrlimit(RLIMIT_MEMLOCK, &unlimited) != 0)
+        log::debug("could not raise RLIMIT_MEMLOCK ({}); continuing", std::strerror(errno));
+
+    dataplane::LoadOptions load;
+    const auto& s = policy_.map_sizes;
+    load.sizes = {s.devices, s.flows, s.blocklist_v4, s.blocklist_v6, s.quarantine, s.events_bytes};
+    load.pin_dir = pin_dir_;
+    dp_ = std::make_unique<dataplane::Dataplane>(load);
+    bool fresh = dp_->reused_maps() == 0;
+    if (fresh)
+        log::info("created maps (devices {}, flows {}, quarantine {}, blocklist {}+{})", s.devices, s.flows,
+                  s.quarantine, s.blocklist_v4, s.blocklist_v6);
+    else
+        log::info("reusing {} maps pinned under {}: counters and quarantines carry on", dp_->reused_maps(),
+                  pin_dir_);
+    dp_->pin_maps();
+
+    auto all = net::list_interfaces();
+    for (const auto& itf : all) ifnames_[itf.index] = itf.name;
+    learn_gateway(all);
+    attach_interfaces(all);
+
+    quarantines_ = std::make_unique<quarantine::Manager>(
+        dataplane::QuarantineTable(dp_->map_fd(MapId::quarantine)), *state_, *events_);
+    auto restored = quarantines_->restore(fresh);
+    for (const auto& p : restored.problems) log::error("state: {}", p);
+    log::info("quarantine: {} restored from {}, {} expired while down, {} adopted from the map, {} dropped",
+              restored.restored, state_->quarantine_file().string(), restored.expired_while_down,
+              restored.adopted, restored.dropped);
+
+    std::vector<std::string> problems;
+    auto operator_entries = blocklist::load_operator_entries(state_dir_, &problems);
+    for (const auto& p : problems) log::error("state: {}", p);
+    if (fresh) {
+        dataplane::Blocklist table(dp_->map_fd(MapId::block_v4), dp_->map_fd(MapId::block_v6));
+        for (const auto& e : operator_entries) table.put(e.prefix, e.flags, e.list_id);
+        if (!operator_entries.empty()) log::info("blocklist: {} operator prefix(es) restored", operator_entries.size());
+    }
+    load_blocklists();
+    restore_inventory();
+
+    reader_ = std::make_unique<dataplane::EventReader>(
+        dp_->map_fd(MapId::events), [this](const wd_event& ev, std::span<const uint8_t> pkt) { on_event(ev, pkt); });
+    events_->append({{"kind", "start"}, {"pid", getpid()}, {"policy", config_path_}, {"maps_reused", !fresh}});
+}
+
+void Controller::on_event(const wd_event& ev, std::span<const uint8_t>) {
+    net::Mac mac = dataplane::mac_of(ev.mac);
+    int64_t now_ms = store::now_unix_ms();
+    switch (ev.kind) {
+        case WD_EV_NEW_DEVICE: {
+            auto [it, added] = inventory_.try_emplace(mac);
+            if (added) {
+                it->second.mac = mac;
+                it->second.first_seen_ms = it->second.last_seen_ms = now_ms;
+                if (auto* named = policy_.find_device(mac)) it->second.name = named->name;
+                inventory_dirty_ = true;
+                log::info("new device {} on {}", mac.str(), ifname(ev.ifindex));
+                events_->append({{"kind", "new_device"}, {"mac", mac.str()}, {"interface", ifname(ev.ifindex)}});
+            }
+            break;
+        }
+        case WD_EV_QUARANTINE_DROP:
+        case WD_EV_BLOCKLIST_HIT: {
+            auto& last = drop_logged_ms_[{mac, ev.kind}];
+            if (now_ms - last < kDropLogEveryMs) break;
+            last = now_ms;
+            json e{{"kind", ev.kind == WD_EV_BLOCKLIST_HIT ? "blocklist_hit" : "quarantine_drop"},
+                   {"mac", mac.str()},
+                   {"interface", ifname(ev.ifindex)},
+                   {"direction", ev.direction == WD_DIR_FROM_DEVICE ? "from device"
+                                 : ev.direction == WD_DIR_TO_DEVICE ? "to device"
+                                                                    : "from wan"}};
+            if (ev.kind == WD_EV_BLOCKLIST_HIT) {
+                net::IpAddr a;
+                std::memcpy(a.bytes.data(), ev.addr, 16);
+                e["address"] = a.str();
+            } else {
+                e["level"] = ev.detail == WD_DROP_RESTRICTED ? "restricted" : "isolate";
+            }
+            events_->append(e);
+            break;
+        }
+        case WD_EV_PACKET_COPY:
+            ++packet_copies_;  // device identity (DHCP/DNS) reads these
+            break;
+        default:
+            log::debug("unknown event kind {}", ev.kind);
+    }
+}
+
+void Controller::poll() {
+    double cpu0 = cpu_seconds();
+    uint64_t now_ns = quarantine::monotonic_ns();
+    int64_t now_ms = store::now_unix_ms();
+    double dt = last_poll_ns_ ? (now_ns - last_poll_ns_) / 1e9 : 0;
+
+    auto devices = dataplane::DeviceTable(dp_->map_fd(MapId::devices)).read_all();
+    std::map<net::Mac, dataplane::DeviceCounters> current;
+    for (auto& d : devices) {
+        auto prev = last_counters_.find(d.mac);
+        Rates r;
+        if (dt > 0 && prev != last_counters_.end()) {
+            auto rate = [&](uint64_t now, uint64_t before) { return now >= before ? (now - before) / dt : 0.0; };
+            r.up = rate(d.up.bytes, prev->second.up.bytes);
+            r.down = rate(d.down.bytes, prev->second.down.bytes);
+            r.lateral = rate(d.lateral.bytes, prev->second.lateral.bytes);
+            r.bcast = rate(d.bcast.bytes, prev->second.bcast.bytes);
+            uint64_t p_now = d.up.packets + d.down.packets + d.lateral.packets + d.bcast.packets;
+            const auto& b = prev->second;
+            uint64_t p_before = b.up.packets + b.down.packets + b.lateral.packets + b.bcast.packets;
+            r.packets = rate(p_now, p_before);
+        }
+        rates_[d.mac] = r;
+
+        auto [it, added] = inventory_.try_emplace(d.mac);
+        auto& rec = it->second;
+        if (added) {  // seen in the map before its event arrived (or the event was lost)
+            rec.mac = d.mac;
+            rec.first_seen_ms = now_ms - int64_t((now_ns - std::min(now_ns, d.first_seen_ns)) / 1000000);
+            if (auto* named = policy_.find_device(d.mac)) rec.name = named->name;
+            inventory_dirty_ = true;
+        }
+        int64_t seen_ms = now_ms - int64_t((now_ns - std::min(now_ns, d.last_seen_ns)) / 1000000);
+        if (d.last_seen_ns) rec.last_seen_ms = std::max(rec.last_seen_ms, seen_ms);
+        if (d.ip4 && rec.ip4 != d.ip4) {
+            rec.ip4 = d.ip4;
+            inventory_dirty_ = true;
+        }
+        if (d.ip6 && rec.ip6 != d.ip6) {
+            rec.ip6 = d.ip6;
+            inventory_dirty_ = true;
+        }
+        current[d.mac] = std::move(d);
+    }
+    last_counters_ = std::move(current);
+
+    // Active flows per device: what the behaviour engine will build on.
+    auto flows = dataplane::FlowTable(dp_->map_fd(MapId::flows)).read_all();
+    flow_entries_ = flows.size();
+    active_flows_.clear();
+    uint64_t window = std::max<uint64_t>(uint64_t(policy_.interval.count()) * 1000000ull, 1000000000ull);
+    for (const auto& f : flows)
+        if (now_ns - std::min<uint64_t>(now_ns, f.stats.last_seen_ns) <= window) ++active_flows_[dataplane::mac_of(f.key.mac)];
+
+    for (const auto& r : quarantines_->expire())
+        log::info("released {} ({}): its quarantine expired", r.mac.str(), r.level);
+
+    if (inventory_dirty_ || now_ms - inventory_saved_ms_ > kInventorySaveEveryMs) save_inventory();
+    last_poll_ns_ = now_ns;
+    ++polls_;
+    last_poll_cpu_ms_ = (cpu_seconds() - cpu0) * 1000;
+    write_status();
+}
+
+void Controller::write_status() {
+    json devices = json::array();
+    for (const auto& [mac, r] : rates_) {
+        size_t active = active_flows_.count(mac) ? active_flows_.at(mac) : 0;
+        devices.push_back({{"mac", mac.str()},
+                           {"up_bps", r.up},
+                           {"down_bps", r.down},
+                           {"lateral_bps", r.lateral},
+                           {"bcast_bps", r.bcast},
+                           {"pps", r.packets},
+                           {"active_flows", active}});
+    }
+    json attachments = json::array();
+    for (const auto& a : attachments_)
+        attachments.push_back({{"interface", a.ifname}, {"hook", a.hook}, {"mode", a.mode}, {"program", a.program}});
+    json status{{"pid", getpid()},
+                {"started_ms", started_ms_},
+                {"updated_ms", store::now_unix_ms()},
+                {"policy", config_path_},
+                {"pin_dir", pin_dir_},
+                {"state_dir", state_dir_},
+                {"interval_ms", policy_.interval.count()},
+                {"polls", polls_},
+                {"last_poll_cpu_ms", last_poll_cpu_ms_},
+                {"flow_entries", flow_entries_},
+                {"packet_copies", packet_copies_},
+                {"attachments", attachments},
+                {"reload", {{"generation", reload_generation_}, {"ok", reload_ok_}, {"ms", reload_ms_},
+                            {"errors", reload_errors_}}},
+                {"devices", devices}};
+    try {
+        store::write_atomically(state_->status_file(), status.dump(), /*durable=*/false);
+    } catch (const std::exception& e) {
+        log::warn("cannot write status: {}", e.what());
+    }
+}
+
+void Controller::reload() {
+    log::info("reloading policy from {}", config_path_);
+    reload_ms_ = store::now_unix_ms();
+    ++reload_generation_;
+    policy::Policy next;
+    if (!load_policy(next, false)) {
+        reload_ok_ = false;
+        events_->append({{"kind", "policy_rejected"}, {"policy", config_path_}, {"errors", reload_errors_}});
+        write_status();
+        return;
+    }
+    auto old = std::move(policy_);
+    policy_ = std::move(next);
+    reload_ok_ = true;
+    reload_errors_.clear();
+    apply_log_level();
+
+    auto& s = old.map_sizes;
+    auto& n = policy_.map_sizes;
+    if (s.devices != n.devices || s.flows != n.flows || s.quarantine != n.quarantine ||
+        s.blocklist_v4 != n.blocklist_v4 || s.blocklist_v6 != n.blocklist_v6 || s.events_bytes != n.events_bytes)
+        log::warn("map_sizes changed: they take effect after `warden detach` and a restart");
+    if (!overrides_.pin_dir && old.paths.pin_dir != policy_.paths.pin_dir)
+        log::warn("paths.pin_dir changed: takes effect after a restart");
+    if (!overrides_.state_dir && old.paths.state_dir != policy_.paths.state_dir)
+        log::warn("paths.state_dir changed: takes effect after a restart");
+
+    try {
+        auto all = net::list_interfaces();
+        for (const auto& itf : all) ifnames_[itf.index] = itf.name;
+        // Ports dropped from the policy lose warden's programs; the rest are (re)attached.
+        std::set<std::string> wanted(policy_.interfaces.lan.begin(), policy_.interfaces.lan.end());
+        wanted.insert(policy_.interfaces.wan);
+        for (const auto& a : attachments_) {
+            if (wanted.count(a.ifname)) continue;
+            auto r = dataplane::detach_interface(pin_dir_, a.ifname, a.ifindex);
+            for (const auto& m : r.removed) log::info("removed {}", m);
+            for (const auto& p : r.problems) log::error("{}", p);
+        }
+        learn_gateway(all);
+        attach_interfaces(all);
+    } catch (const std::exception& e) {
+        log::error("applying interfaces: {}", e.what());
+        reload_ok_ = false;
+        reload_errors_.push_back(e.what());
+    }
+    load_blocklists();
+    for (auto& [mac, rec] : inventory_) {
+        auto* named = policy_.find_device(mac);
+        std::string name = named ? named->name : "";
+        if (rec.name != name) {
+            rec.name = name;
+            inventory_dirty_ = true;
+        }
+    }
+    events_->append({{"kind", "policy_reloaded"}, {"policy", config_path_}, {"ok", reload_ok_}});
+    log::info("policy reloaded");
+    write_status();
+}
+
+void Controller::stop() {
+    try {
+        save_inventory();
+    } catch (const std::exception& e) {
+        log::error("saving the inventory: {}", e.what());
+    }
+    events_->append({{"kind", "stop"}, {"pid", getpid()}, {"detached", policy_.detach_on_exit}});
+    if (policy_.detach_on_exit) {
+        reader_.reset();
+        dp_.reset();
+        auto r = dataplane::detach_all(pin_dir_);
+        for (const auto& m : r.removed) log::info("removed {}", m);
+        for (const auto& p : r.problems) log::error("{}", p);
+        log::info("stopped; programs detached (detach_on_exit)");
+    } else {
+        log::info("stopped; programs stay attached and keep enforcing (warden detach removes them)");
+    }
+    std::error_code ec;
+    std::filesystem::remove(state_->status_file(), ec);
+}
+
+int Controller::run() {
+    // Signals arrive through a signalfd, in the loop, never in a handler.
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigprocmask(SIG_BLOCK, &mask, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+
+    try {
+        start();
+    } catch (const std::exception& e) {
+        log::error("cannot start: {}", e.what());
+        return 1;
+    }
+
+    int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+    int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+    auto arm = [&] {
+        auto ms = policy_.interval.count();
+        itimerspec its{};
+        its.it_interval.tv_sec = ms / 1000;
+        its.it_interval.tv_nsec = (ms % 1000) * 1000000;
+        its.it_value = its.it_interval;
+        timerfd_settime(tfd, 0, &its, nullptr);
+    };
+    arm();
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    for (int fd : {sfd, tfd, reader_->epoll_fd()}) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = fd;
+        epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    }
+    log::info("running: polling every {} ms", policy_.interval.count());
+    poll();
+
+    bool running = true;
+    while (running) {
+        epoll_event ready[4];
+        int n = epoll_wait(ep, ready, 4, -1);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            log::error("epoll_wait: {}", std::strerror(errno));
+            break;
+        }
+        for (int i = 0; i < n; ++i) {
+            int fd = ready[i].data.fd;
+            try {
+                if (fd == tfd) {
+                    uint64_t ticks;
+                    if (read(tfd, &ticks, sizeof ticks) < 0) continue;
+                    reader_->drain();
+                    poll();
+                } else if (fd == sfd) {
+                    signalfd_siginfo si{};
+                    if (read(sfd, &si, sizeof si) != sizeof si) continue;
+                    if (si.ssi_signo == SIGHUP) {
+                        auto interval = policy_.interval;
+                        reload();
+                        if (policy_.interval != interval) arm();
+                    } else {
+                        log::info("{} received: stopping", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+                        running = false;
+                    }
+                } else {
+                    reader_->drain();
+                }
+            } catch (const std::exception& e) {
+                // One failed cycle must not stop enforcement or the next cycle.
+                log::error("{}", e.what());
+            }
+        }
+    }
+    close(ep);
+    close(tfd);
+    close(sfd);
+    stop();
+    return 0;
+}
+
+}  // namespace
+
+int run(const std::string& config_path, const Overrides& overrides) {
+    if (overrides.log_level) log::set_level(*overrides.log_level);
+    Controller c(config_path, overrides);
+    return c.run();
+}
+
+}  // namespace warden::daemon

@@ -1,0 +1,873 @@
+#include "policy/policy.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <span>
+#include <sstream>
+
+#include <yaml-cpp/eventhandler.h>
+
+namespace warden::policy {
+
+// ---- names of enum values ----
+
+namespace {
+
+template <typename E>
+struct Name {
+    std::string_view text;
+    E value;
+};
+
+constexpr Name<XdpMode> xdp_mode_names[] = {
+    {"native", XdpMode::native}, {"generic", XdpMode::generic}, {"auto", XdpMode::automatic}};
+constexpr Name<LogLevel> log_level_names[] = {{"debug", LogLevel::debug},
+                                              {"info", LogLevel::info},
+                                              {"warn", LogLevel::warn},
+                                              {"error", LogLevel::error}};
+constexpr Name<QuarantineLevel> quarantine_level_names[] = {
+    {"isolate", QuarantineLevel::isolate}, {"restricted", QuarantineLevel::restricted}};
+constexpr Name<BlockDirection> block_direction_names[] = {
+    {"in", BlockDirection::in}, {"out", BlockDirection::out}, {"both", BlockDirection::both}};
+constexpr Name<DeviceType> device_type_names[] = {
+    {"camera", DeviceType::camera},         {"speaker", DeviceType::speaker},
+    {"tv", DeviceType::tv},                 {"plug", DeviceType::plug},
+    {"thermostat", DeviceType::thermostat}, {"hub", DeviceType::hub},
+    {"phone", DeviceType::phone},           {"laptop", DeviceType::laptop},
+    {"printer", DeviceType::printer},       {"console", DeviceType::console},
+    {"unknown", DeviceType::unknown}};
+
+template <typename E, size_t N>
+std::string_view name_of(const Name<E> (&table)[N], E value) {
+    for (const auto& n : table)
+        if (n.value == value) return n.text;
+    return "?";
+}
+
+template <typename E, size_t N>
+std::optional<E> value_of(const Name<E> (&table)[N], std::string_view text) {
+    for (const auto& n : table)
+        if (n.text == text) return n.value;
+    return std::nullopt;
+}
+
+template <typename E, size_t N>
+std::string list_names(const Name<E> (&table)[N]) {
+    std::string out;
+    for (const auto& n : table) {
+        if (!out.empty()) out += ", ";
+        out += n.text;
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string_view to_string(XdpMode v) { return name_of(xdp_mode_names, v); }
+std::string_view to_string(LogLevel v) { return name_of(log_level_names, v); }
+std::string_view to_string(QuarantineLevel v) { return name_of(quarantine_level_names, v); }
+std::string_view to_string(BlockDirection v) { return name_of(block_direction_names, v); }
+std::string_view to_string(DeviceType v) { return name_of(device_type_names, v); }
+std::optional<XdpMode> parse_xdp_mode(std::string_view s) { return value_of(xdp_mode_names, s); }
+std::optional<LogLevel> parse_log_level(std::string_view s) { return value_of(log_level_names, s); }
+std::optional<QuarantineLevel> parse_quarantine_level(std::string_view s) {
+    return value_of(quarantine_level_names, s);
+}
+std::optional<BlockDirection> parse_block_direction(std::string_view s) {
+    return value_of(block_direction_names, s);
+}
+std::optional<DeviceType> parse_device_type(std::string_view s) {
+    return value_of(device_type_names, s);
+}
+
+// ---- diagnostics and policy helpers ----
+
+std::string Diagnostic::str() const {
+    std::string out = file;
+    if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
+    out += ": ";
+    if (!key.empty()) out += key + ": ";
+    out += message;
+    return out;
+}
+
+bool Policy::is_exempt(const net::Mac& mac) const {
+    return std::find(exempt.begin(), exempt.end(), mac) != exempt.end();
+}
+
+const NamedDevice* Policy::find_device(const net::Mac& mac) const {
+    for (const auto& d : devices)
+        if (d.mac == mac) return &d;
+    return nullptr;
+}
+
+// ---- the checker: walks the YAML tree, converts values, collects every problem ----
+
+namespace {
+
+// A value to check, with the key path that leads to it and the position to blame.
+struct Value {
+    YAML::Node node;
+    YAML::Mark mark;
+    std::string path;
+};
+
+struct Field {
+    std::string name;
+    YAML::Node key;
+    Value value;
+};
+
+// The recognised keys of one mapping, in file order.
+struct Fields {
+    std::vector<Field> found;
+    YAML::Mark mark;  // of the mapping's own key, where "missing" is reported
+    std::string path;
+
+    const Field* get(std::string_view name) const {
+        for (const auto& f : found)
+            if (f.name == name) return &f;
+        return nullptr;
+    }
+};
+
+std::string join(std::string_view path, std::string_view key) {
+    if (path.empty()) return std::string(key);
+    return std::string(path) + "." + std::string(key);
+}
+
+std::string index(std::string_view path, size_t i) {
+    return std::string(path) + "[" + std::to_string(i) + "]";
+}
+
+int line_of(const YAML::Mark& m) { return m.line >= 0 ? m.line + 1 : 1; }
+int column_of(const YAML::Mark& m) { return m.column >= 0 ? m.column + 1 : 1; }
+
+// Quoted or !!str-tagged scalars are text even when they look like numbers or booleans.
+bool is_quoted(const YAML::Node& n) { return n.Tag() == "!" || n.Tag() == "tag:yaml.org,2002:str"; }
+
+// How a value looks, for "expected X, found Y".
+std::string describe(const YAML::Node& n) {
+    switch (n.Type()) {
+        case YAML::NodeType::Null:
+        case YAML::NodeType::Undefined:
+            return "nothing";
+        case YAML::NodeType::Sequence:
+            return "a list";
+        case YAML::NodeType::Map:
+            return "a mapping";
+        case YAML::NodeType::Scalar:
+            break;
+    }
+    std::string shown;
+    for (char c : n.Scalar()) {
+        if (shown.size() >= 60) {
+            shown += "...";
+            break;
+        }
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(c));
+            shown += buf;
+        } else {
+            shown += c;
+        }
+    }
+    return "'" + shown + "'";
+}
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+        size_t diagonal = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j) {
+            size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+// Remembers where each value was first seen, so a repeat names both places.
+template <typename K>
+class FirstSeen {
+public:
+    // nullopt the first time `value` is seen; the line of its first appearance after that.
+    std::optional<int> repeat(const K& value, const YAML::Mark& at) {
+        auto [it, fresh] = lines_.emplace(value, line_of(at));
+        if (fresh) return std::nullopt;
+        return it->second;
+    }
+
+private:
+    std::map<K, int, std::less<>> lines_;
+};
+
+std::string first_at(int line) { return "(first at line " + std::to_string(line) + ")"; }
+
+class Checker {
+public:
+    Checker(std::string file, LoadResult& out) : file_(std::move(file)), out_(out) {}
+
+    void error(const YAML::Mark& at, std::string key, std::string message) {
+        out_.errors.push_back({file_, line_of(at), column_of(at), std::move(key), std::move(message)});
+    }
+    void warning(const YAML::Mark& at, std::string key, std::string message) {
+        out_.warnings.push_back({file_, line_of(at), column_of(at), std::move(key), std::move(message)});
+    }
+
+    // The value of a mapping entry; an empty value is blamed on its key, since yaml-cpp
+    // places an empty value at the start of the next line.
+    static Value entry_value(const YAML::Node& key, const YAML::Node& value, std::string path) {
+        bool empty = value.IsNull() || value.Mark().is_null();
+        return {value, empty ? key.Mark() : value.Mark(), std::move(path)};
+    }
+
+    // Checks that v is a mapping (an empty value counts as an empty one) with only the
+    // allowed keys, each once. Unknown and duplicate keys are reported and left out.
+    std::optional<Fields> mapping(const Value& v, std::span<const std::string_view> allowed,
+                                  std::string_view what) {
+        Fields fields{{}, v.mark, v.path};
+        if (v.node.IsNull()) return fields;
+        if (!v.node.IsMap()) {
+            error(v.mark, v.path, "expected " + std::string(what) + ", found " + describe(v.node));
+            return std::nullopt;
+        }
+        FirstSeen<std::string> seen;
+        for (auto it = v.node.begin(); it != v.node.end(); ++it) {
+            const YAML::Node& key = it->first;
+            if (!key.IsScalar()) {
+                error(key.Mark(), v.path, "expected a key name, found " + describe(key));
+                continue;
+            }
+            std::string name = key.Scalar();
+            std::string path = join(v.path, name);
+            if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+                error(key.Mark(), path, unknown_key_message(name, allowed));
+                continue;
+            }
+            if (auto first = seen.repeat(name, key.Mark())) {
+                error(key.Mark(), path, "duplicate key " + first_at(*first));
+                continue;
+            }
+            fields.found.push_back({name, key, entry_value(key, it->second, path)});
+        }
+        return fields;
+    }
+
+    // A required entry that is absent is reported at the mapping that should hold it.
+    const Field* required(const Fields& fields, std::string_view name, std::string_view what) {
+        const Field* f = fields.get(name);
+        if (!f) error(fields.mark, join(fields.path, name), "missing; expected " + std::string(what));
+        return f;
+    }
+
+    // The items of a list (an empty value counts as an empty list).
+    std::optional<std::vector<Value>> list(const Value& v, std::string_view what) {
+        std::vector<Value> items;
+        if (v.node.IsNull()) return items;
+        if (!v.node.IsSequence()) {
+            std::string hint;
+            if (v.node.IsScalar()) hint = " (write [" + v.node.Scalar() + "] for a list of one)";
+            error(v.mark, v.path, "expected " + std::string(what) + ", found " + describe(v.node) + hint);
+            return std::nullopt;
+        }
+        size_t i = 0;
+        for (auto it = v.node.begin(); it != v.node.end(); ++it, ++i) {
+            YAML::Mark at = it->Mark().is_null() ? v.mark : it->Mark();
+            items.push_back({*it, at, index(v.path, i)});
+        }
+        return items;
+    }
+
+    // Any single-line text value.
+    std::optional<std::string> text(const Value& v, std::string_view what) {
+        if (!v.node.IsScalar()) {
+            error(v.mark, v.path, "expected " + std::string(what) + ", found " + describe(v.node));
+            return std::nullopt;
+        }
+        return v.node.Scalar();
+    }
+
+    // A plain (unquoted) scalar, for numbers and booleans.
+    std::optional<std::string> plain(const Value& v, std::string_view what) {
+        auto s = text(v, what);
+        if (s && is_quoted(v.node)) {
+            error(v.mark, v.path,
+                  "expected " + std::string(what) + ", found the quoted text " + describe(v.node) +
+                      " (write it without quotes)");
+            return std::nullopt;
+        }
+        return s;
+    }
+
+    std::optional<uint64_t> whole_number(const Value& v, uint64_t min, uint64_t max) {
+        std::string what =
+            "a whole number from " + std::to_string(min) + " to " + std::to_string(max);
+        auto s = plain(v, what);
+        if (!s) return std::nullopt;
+        bool digits = !s->empty() && s->size() <= 19 &&
+                      std::all_of(s->begin(), s->end(), [](char c) { return c >= '0' && c <= '9'; });
+        uint64_t n = digits ? std::stoull(*s) : 0;
+        if (!digits || n < min || n > max) {
+            error(v.mark, v.path, "expected " + what + ", found " + describe(v.node));
+            return std::nullopt;
+        }
+        return n;
+    }
+
+    // YAML 1.2 booleans only: yes/no/on/off mean booleans in YAML 1.1 and text in 1.2, so
+    // they are refused rather than guessed at.
+    std::optional<bool> boolean(const Value& v) {
+        auto s = plain(v, "true or false");
+        if (!s) return std::nullopt;
+        if (*s == "true" || *s == "True" || *s == "TRUE") return true;
+        if (*s == "false" || *s == "False" || *s == "FALSE") return false;
+        error(v.mark, v.path, "expected true or false, found " + describe(v.node));
+        return std::nullopt;
+    }
+
+    template <typename E, size_t N>
+    std::optional<E> choice(const Value& v, const Name<E> (&table)[N]) {
+        std::string what = "one of: " + list_names(table);
+        auto s = text(v, what);
+        if (!s) return std::nullopt;
+        auto value = value_of(table, *s);
+        if (!value) error(v.mark, v.path, "expected " + what + ", found " + describe(v.node));
+        return value;
+    }
+
+    std::optional<milliseconds> duration(const Value& v, milliseconds min, milliseconds max) {
+        std::string range = "from " + format_duration(min) + " to " + format_duration(max);
+        auto s = text(v, "a duration " + range + " (e.g. 90s, 15m, 1h30m)");
+        if (!s) return std::nullopt;
+        std::string why;
+        auto d = parse_duration(*s, &why);
+        if (!d) {
+            error(v.mark, v.path, describe(v.node) + " is not a duration: " + why);
+            return std::nullopt;
+        }
+        if (*d < min || *d > max) {
+            error(v.mark, v.path, "expected a duration " + range + ", found " + describe(v.node));
+            return std::nullopt;
+        }
+        return d;
+    }
+
+    std::optional<uint64_t> size(const Value& v, uint64_t min, uint64_t max) {
+        std::string range = "from " + format_size(min) + " to " + format_size(max);
+        auto s = text(v, "a size " + range + " (e.g. 10MB)");
+        if (!s) return std::nullopt;
+        std::string why;
+        auto bytes = parse_size(*s, &why);
+        if (!bytes) {
+            error(v.mark, v.path, describe(v.node) + " is not a size: " + why);
+            return std::nullopt;
+        }
+        if (*bytes < min || *bytes > max) {
+            error(v.mark, v.path, "expected a size " + range + ", found " + describe(v.node));
+            return std::nullopt;
+        }
+        return bytes;
+    }
+
+    // A device's MAC: a unicast address, since it is a frame's source.
+    std::optional<net::Mac> mac(const Value& v) {
+        const char* what = "a MAC address like a4:cf:12:00:00:01";
+        auto s = text(v, what);
+        if (!s) return std::nullopt;
+        auto mac = net::Mac::parse(*s);
+        if (!mac) {
+            error(v.mark, v.path, "expected " + std::string(what) + ", found " + describe(v.node));
+            return std::nullopt;
+        }
+        if (mac->is_multicast()) {
+            error(v.mark, v.path,
+                  describe(v.node) + " is a multicast/broadcast address, which no device sends from");
+            return std::nullopt;
+        }
+        return mac;
+    }
+
+    std::optional<net::Prefix> prefix(const Value& v) {
+        const char* what = "an IPv4 or IPv6 prefix like 198.18.0.0/15 or fd00::/8";
+        auto s = text(v, what);
+        if (!s) return std::nullopt;
+        std::string why;
+        auto p = net::Prefix::parse(*s, &why);
+        if (!p) {
+            error(v.mark, v.path, describe(v.node) + " is not a prefix: " + why + "; expected " + what);
+            return std::nullopt;
+        }
+        return p;
+    }
+
+    // The kernel's rule for interface names (dev_valid_name): 1..15 bytes, not "." or "..",
+    // no '/', ':' or white space.
+    std::optional<std::string> interface_name(const Value& v) {
+        const char* what = "an interface name (1 to 15 characters, no '/', ':' or spaces)";
+        auto s = text(v, what);
+        if (!s) return std::nullopt;
+        bool valid = !s->empty() && s->size() <= 15 && *s != "." && *s != ".." &&
+                     std::none_of(s->begin(), s->end(), [](char c) {
+                         return c == '/' || c == ':' || static_cast<unsigned char>(c) <= ' ' || c == 0x7f;
+                     });
+        if (!valid) {
+            error(v.mark, v.path, "expected " + std::string(what) + ", found " + describe(v.node));
+            return std::nullopt;
+        }
+        return s;
+    }
+
+    std::optional<std::string> absolute_path(const Value& v) {
+        auto s = text(v, "an absolute path");
+        if (!s) return std::nullopt;
+        if (s->empty() || (*s)[0] != '/') {
+            error(v.mark, v.path, "expected an absolute path (starting with '/'), found " + describe(v.node));
+            return std::nullopt;
+        }
+        return s;
+    }
+
+    // A name shown in tables: one line, not empty, not too long.
+    std::optional<std::string> display_name(const Value& v) {
+        auto s = text(v, "a device name");
+        if (!s) return std::nullopt;
+        bool one_line = std::none_of(s->begin(), s->end(),
+                                     [](char c) { return static_cast<unsigned char>(c) < 0x20; });
+        if (s->empty() || s->size() > device_name_max || !one_line) {
+            error(v.mark, v.path,
+                  "expected a name of 1 to " + std::to_string(device_name_max) +
+                      " characters on one line, found " + describe(v.node));
+            return std::nullopt;
+        }
+        return s;
+    }
+
+private:
+    static std::string unknown_key_message(std::string_view name,
+                                           std::span<const std::string_view> allowed) {
+        std::string message = "unknown key";
+        std::string_view closest;
+        size_t best = 3;  // suggest only close misspellings
+        for (auto candidate : allowed) {
+            size_t d = edit_distance(name, candidate);
+            if (d < best && d < candidate.size() / 2 + 1) {
+                best = d;
+                closest = candidate;
+            }
+        }
+        if (!closest.empty()) message += " (did you mean '" + std::string(closest) + "'?)";
+        message += "; expected one of: ";
+        for (size_t i = 0; i < allowed.size(); ++i) message += (i ? ", " : "") + std::string(allowed[i]);
+        return message;
+    }
+
+    std::string file_;
+    LoadResult& out_;
+};
+
+// ---- the sections of the policy ----
+
+void read_interfaces(Checker& c, const Value& v, Interfaces& out) {
+    static constexpr std::string_view keys[] = {"wan", "lan"};
+    auto fields = c.mapping(v, keys, "a mapping with wan and lan");
+    if (!fields) return;
+    if (auto f = c.required(*fields, "wan", "the WAN interface name, e.g. wan: eth0")) {
+        if (auto name = c.interface_name(f->value)) out.wan = *name;
+    }
+    auto lan = c.required(*fields, "lan", "a list of LAN interface names, e.g. lan: [eth1, wlan0]");
+    if (!lan) return;
+    auto items = c.list(lan->value, "a list of LAN interface names");
+    if (!items) return;
+    if (items->empty()) {
+        c.error(lan->value.mark, lan->value.path, "expected at least one LAN interface, found none");
+        return;
+    }
+    FirstSeen<std::string> seen;
+    for (const auto& item : *items) {
+        auto name = c.interface_name(item);
+        if (!name) continue;
+        if (!out.wan.empty() && *name == out.wan) {
+            c.error(item.mark, item.path, "'" + *name + "' is the WAN interface; a port is either WAN or LAN");
+            continue;
+        }
+        if (auto first = seen.repeat(*name, item.mark)) {
+            c.error(item.mark, item.path, "'" + *name + "' is listed twice " + first_at(*first));
+            continue;
+        }
+        out.lan.push_back(*name);
+    }
+}
+
+void read_paths(Checker& c, const Value& v, Paths& out) {
+    static constexpr std::string_view keys[] = {"pin_dir", "state_dir"};
+    auto fields = c.mapping(v, keys, "a mapping with pin_dir and state_dir");
+    if (!fields) return;
+    if (auto f = fields->get("pin_dir"))
+        if (auto p = c.absolute_path(f->value)) out.pin_dir = *p;
+    if (auto f = fields->get("state_dir"))
+        if (auto p = c.absolute_path(f->value)) out.state_dir = *p;
+}
+
+bool is_power_of_two(uint64_t n) { return n && !(n & (n - 1)); }
+
+void read_map_sizes(Checker& c, const Value& v, MapSizes& out) {
+    static constexpr std::string_view keys[] = {"devices",      "flows",      "blocklist_v4",
+                                                "blocklist_v6", "quarantine", "events_kb"};
+    auto fields = c.mapping(v, keys, "a mapping of map sizes");
+    if (!fields) return;
+    auto size = [&](std::string_view key, SizeBounds bounds, uint32_t& dest) {
+        if (auto f = fields->get(key))
+            if (auto n = c.whole_number(f->value, bounds.min, bounds.max)) dest = static_cast<uint32_t>(*n);
+    };
+    size("devices", devices_bounds, out.devices);
+    size("flows", flows_bounds, out.flows);
+    size("blocklist_v4", blocklist_bounds, out.blocklist_v4);
+    size("blocklist_v6", blocklist_bounds, out.blocklist_v6);
+    size("quarantine", quarantine_bounds, out.quarantine);
+    if (auto f = fields->get("events_kb")) {
+        if (auto kb = c.whole_number(f->value, events_kb_bounds.min, events_kb_bounds.max)) {
+            uint64_t rounded = 1;
+            while (rounded < *kb) rounded <<= 1;
+            if (!is_power_of_two(*kb))
+                c.warning(f->value.mark, f->value.path,
+                          std::to_string(*kb) + " KiB rounded up to " + std::to_string(rounded) +
+                              " KiB: a ring buffer's size is a power of two");
+            out.events_bytes = static_cast<uint32_t>(rounded * 1024);
+        }
+    }
+}
+
+void read_quarantine(Checker& c, const Value& v, QuarantineDefaults& out) {
+    static constexpr std::string_view keys[] = {"default_level", "default_duration"};
+    auto fields = c.mapping(v, keys, "a mapping with default_level and default_duration");
+    if (!fields) return;
+    if (auto f = fields->get("default_level"))
+        if (auto level = c.choice(f->value, quarantine_level_names)) out.level = *level;
+    if (auto f = fields->get("default_duration")) {
+        if (f->value.node.IsScalar() && f->value.node.Scalar() == "forever") {
+            out.duration = std::nullopt;
+        } else if (auto d = c.duration(f->value, quarantine_duration_min, quarantine_duration_max)) {
+            out.duration = *d;
+        }
+    }
+}
+
+void read_events_log(Checker& c, const Value& v, EventsLog& out) {
+    static constexpr std::string_view keys[] = {"max_size", "keep"};
+    auto fields = c.mapping(v, keys, "a mapping with max_size and keep");
+    if (!fields) return;
+    if (auto f = fields->get("max_size"))
+        if (auto bytes = c.size(f->value, events_log_min_size, events_log_max_size)) out.max_size = *bytes;
+    if (auto f = fields->get("keep"))
+        if (auto n = c.whole_number(f->value, 0, events_log_max_keep)) out.keep = static_cast<unsigned>(*n);
+}
+
+void read_exempt(Checker& c, const Value& v, std::vector<net::Mac>& out) {
+    auto items = c.list(v, "a list of MAC addresses");
+    if (!items) return;
+    FirstSeen<net::Mac> seen;
+    for (const auto& item : *items) {
+        auto mac = c.mac(item);
+        if (!mac) continue;
+        if (auto first = seen.repeat(*mac, item.mark)) {
+            // Harmless, but it may hide a typo in the MAC that was meant.
+            c.warning(item.mark, item.path, mac->str() + " is listed twice " + first_at(*first));
+            continue;
+        }
+        out.push_back(*mac);
+    }
+}
+
+void read_devices(Checker& c, const Value& v, std::vector<NamedDevice>& out) {
+    static constexpr std::string_view keys[] = {"mac", "name", "type", "notes"};
+    auto items = c.list(v, "a list of devices (each a mapping with mac and name)");
+    if (!items) return;
+    FirstSeen<net::Mac> seen;
+    for (const auto& item : *items) {
+        auto fields = c.mapping(item, keys, "a device: a mapping with mac, name, and optionally type and notes");
+        if (!fields) continue;
+        bool ok = true;
+        NamedDevice device;
+        if (auto f = c.required(*fields, "mac", "the device's MAC address")) {
+            auto mac = c.mac(f->value);
+            if (mac) {
+                if (auto first = seen.repeat(*mac, f->value.mark)) {
+                    c.error(f->value.mark, f->value.path,
+                            mac->str() + " is already named at line " + std::to_string(*first));
+                    mac.reset();
+                }
+            }
+            if (mac) device.mac = *mac;
+            ok = ok && mac.has_value();
+        } else {
+            ok = false;
+        }
+        if (auto f = c.required(*fields, "name", "a name for the device, e.g. name: Kitchen speaker")) {
+            auto name = c.display_name(f->value);
+            if (name) device.name = *name;
+            ok = ok && name.has_value();
+        } else {
+            ok = false;
+        }
+        if (auto f = fields->get("type")) {
+            auto type = c.choice(f->value, device_type_names);
+            if (type) device.type = *type;
+            ok = ok && type.has_value();
+        }
+        if (auto f = fields->get("notes"); f && !f->value.node.IsNull()) {
+            auto notes = c.text(f->value, "free text");
+            if (notes) device.notes = *notes;
+            ok = ok && notes.has_value();
+        }
+        if (ok) out.push_back(std::move(device));
+    }
+}
+
+std::optional<BlockDirection> read_direction(Checker& c, const Fields& fields) {
+    if (auto f = fields.get("direction")) return c.choice(f->value, block_direction_names);
+    return BlockDirection::both;
+}
+
+void read_blocklist(Checker& c, const Value& v, Blocklist& out) {
+    static constexpr std::string_view keys[] = {"files", "prefixes"};
+    static constexpr std::string_view file_keys[] = {"path", "direction"};
+    static constexpr std::string_view prefix_keys[] = {"prefix", "direction"};
+    auto fields = c.mapping(v, keys, "a mapping with files and prefixes");
+    if (!fields) return;
+
+    if (auto f = fields->get("files")) {
+        FirstSeen<std::string> seen;
+        for (const auto& item : c.list(f->value, "a list of files").value_or(std::vector<Value>{})) {
+            auto entry = c.mapping(item, file_keys, "a file: a mapping with path and optionally direction");
+            if (!entry) continue;
+            auto p = c.required(*entry, "path", "the absolute path of a file of prefixes");
+            std::optional<std::string> path = p ? c.absolute_path(p->value) : std::nullopt;
+            auto direction = read_direction(c, *entry);
+            if (path) {
+                if (auto first = seen.repeat(*path, p->value.mark)) {
+                    c.error(p->value.mark, p->value.path, *path + " is listed twice " + first_at(*first));
+                    continue;
+                }
+            }
+            if (path && direction) out.files.push_back({*path, *direction});
+        }
+    }
+
+    if (auto f = fields->get("prefixes")) {
+        FirstSeen<net::Prefix> seen;
+        for (const auto& item : c.list(f->value, "a list of prefixes").value_or(std::vector<Value>{})) {
+            auto entry = c.mapping(item, prefix_keys, "a prefix: a mapping with prefix and optionally direction");
+            if (!entry) continue;
+            auto p = c.required(*entry, "prefix", "an IPv4 or IPv6 prefix, e.g. prefix: 198.18.200.0/24");
+            std::optional<net::Prefix> prefix = p ? c.prefix(p->value) : std::nullopt;
+            auto direction = read_direction(c, *entry);
+            if (prefix) {
+                if (auto first = seen.repeat(*prefix, p->value.mark)) {
+                    c.error(p->value.mark, p->value.path, prefix->str() + " is listed twice " + first_at(*first));
+                    continue;
+                }
+                if (prefix->len == 0)
+                    c.warning(p->value.mark, p->value.path,
+                              prefix->str() + " matches every " + (prefix->is_v4() ? "IPv4" : "IPv6") + " address");
+            }
+            if (prefix && direction) out.prefixes.push_back({*prefix, *direction});
+        }
+    }
+}
+
+void read_detectors(Checker& c, const Value& v, YAML::Node& out) {
+    if (v.node.IsNull()) return;
+    if (!v.node.IsMap()) {
+        c.error(v.mark, v.path, "expected a mapping (reserved for detector settings), found " + describe(v.node));
+        return;
+    }
+    for (auto it = v.node.begin(); it != v.node.end(); ++it) {
+        std::string name = it->first.IsScalar() ? it->first.Scalar() : describe(it->first);
+        c.warning(it->first.Mark(), join(v.path, name),
+                  "kept but not interpreted yet: no detector reads it, so it has no effect");
+    }
+    out = v.node;
+}
+
+void read_policy(Checker& c, const YAML::Node& root, Policy& policy) {
+    static constexpr std::string_view keys[] = {
+        "interfaces", "xdp_mode",   "interval", "detach_on_exit", "log_level", "paths",    "map_sizes",
+        "quarantine", "events_log", "exempt",   "devices",        "blocklist", "detectors"};
+    Value top{root, root.Mark(), ""};
+    if (root.IsNull()) {
+        c.error(root.Mark(), "interfaces", "missing: the file holds no policy; expected at least interfaces.wan and interfaces.lan");
+        return;
+    }
+    auto fields = c.mapping(top, keys, "a mapping of policy keys (interfaces, map_sizes, ...)");
+    if (!fields) return;
+
+    if (auto f = c.required(*fields, "interfaces", "a mapping with wan and lan"))
+        read_interfaces(c, f->value, policy.interfaces);
+    if (auto f = fields->get("xdp_mode"))
+        if (auto mode = c.choice(f->value, xdp_mode_names)) policy.xdp_mode = *mode;
+    if (auto f = fields->get("interval"))
+        if (auto d = c.duration(f->value, interval_min, interval_max)) policy.interval = *d;
+    if (auto f = fields->get("detach_on_exit"))
+        if (auto b = c.boolean(f->value)) policy.detach_on_exit = *b;
+    if (auto f = fields->get("log_level"))
+        if (auto level = c.choice(f->value, log_level_names)) policy.log_level = *level;
+    if (auto f = fields->get("paths")) read_paths(c, f->value, policy.paths);
+    if (auto f = fields->get("map_sizes")) read_map_sizes(c, f->value, policy.map_sizes);
+    if (auto f = fields->get("quarantine")) read_quarantine(c, f->value, policy.quarantine);
+    if (auto f = fields->get("events_log")) read_events_log(c, f->value, policy.events_log);
+    if (auto f = fields->get("exempt")) read_exempt(c, f->value, policy.exempt);
+    if (auto f = fields->get("devices")) read_devices(c, f->value, policy.devices);
+    if (auto f = fields->get("blocklist")) read_blocklist(c, f->value, policy.blocklist);
+    if (auto f = fields->get("detectors")) read_detectors(c, f->value, policy.detectors);
+}
+
+// Finds where the documents of a stream start and whether they hold anything, without
+// building them. YAML::LoadAll is not used: on a stray ',' outside brackets yaml-cpp 0.7
+// returns the same empty document forever and LoadAll fills memory (jbeder/yaml-cpp#1040,
+// fixed upstream by #1319 after 0.8). Here the caller stops after a few documents, and two
+// documents starting at one position mean the parser is stuck on that token.
+class DocumentScan final : public YAML::EventHandler {
+public:
+    struct Document {
+        YAML::Mark start;
+        YAML::Mark root;
+        bool has_content = false;
+    };
+    std::vector<Document> documents;
+
+    std::optional<YAML::Mark> stuck_at() const {
+        for (size_t i = 1; i < documents.size(); ++i)
+            if (documents[i].start.pos == documents[i - 1].start.pos) return documents[i].start;
+        return std::nullopt;
+    }
+
+    void OnDocumentStart(const YAML::Mark& mark) override {
+        documents.push_back({mark, mark, false});
+        depth_ = 0;
+    }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { root(mark, false); }
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { root(mark, true); }
+    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override {
+        root(mark, true);
+    }
+    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {
+        root(mark, true);
+        ++depth_;
+    }
+    void OnSequenceEnd() override { --depth_; }
+    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {
+        root(mark, true);
+        ++depth_;
+    }
+    void OnMapEnd() override { --depth_; }
+
+private:
+    void root(const YAML::Mark& mark, bool content) {
+        if (depth_ != 0 || documents.empty()) return;
+        documents.back().root = mark;
+        documents.back().has_content = content;
+    }
+    int depth_ = 0;
+};
+
+}  // namespace
+
+LoadResult load_text(std::string_view yaml, const std::string& name) {
+    LoadResult out;
+    Checker c(name, out);
+    std::string text(yaml);
+    DocumentScan scan;
+    YAML::Node root;
+    try {
+        std::istringstream in(text);
+        YAML::Parser parser(in);
+        // Two documents tell whether there is a second; a third catches the stuck parser.
+        for (int i = 0; i < 3 && parser.HandleNextDocument(scan); ++i) {
+        }
+        if (auto stuck = scan.stuck_at()) {
+            char found = stuck->pos >= 0 && size_t(stuck->pos) < text.size() ? text[stuck->pos] : '?';
+            c.error(*stuck, "",
+                    found == ','
+                        ? std::string("unexpected ','; commas separate items only inside [ ] or { }")
+                        : std::string("unexpected '") + found + "'");
+            return out;
+        }
+        root = YAML::Load(text);
+    } catch (const YAML::Exception& e) {
+        // One syntax error: yaml-cpp stops at the first.
+        c.error(e.mark, "", e.msg.empty() ? "invalid YAML" : e.msg);
+        return out;
+    }
+    if (scan.documents.empty()) {
+        c.error(YAML::Mark(), "interfaces",
+                "missing: the file is empty; expected at least interfaces.wan and interfaces.lan");
+        return out;
+    }
+    // An empty document after a stray '---' is harmless; one with content is not.
+    for (size_t i = 1; i < scan.documents.size(); ++i) {
+        if (scan.documents[i].has_content) {
+            c.error(scan.documents[i].root, "",
+                    "a second YAML document (after '---'); a policy file holds one");
+            break;
+        }
+    }
+
+    Policy policy;
+    policy.source = name;
+    try {
+        read_policy(c, root, policy);
+    } catch (const YAML::Exception& e) {
+        // Not expected (the checker only reads node types and scalars), but a policy check
+        // must report, not crash.
+        c.error(e.mark, "", std::string("unexpected YAML error: ") + e.what());
+    }
+    // Sections are checked in a fixed order; report in file order, as an editor walks it.
+    auto by_position = [](const Diagnostic& x, const Diagnostic& y) {
+        return std::pair(x.line, x.column) < std::pair(y.line, y.column);
+    };
+    std::stable_sort(out.errors.begin(), out.errors.end(), by_position);
+    std::stable_sort(out.warnings.begin(), out.warnings.end(), by_position);
+    if (out.errors.empty()) out.policy = std::move(policy);
+    return out;
+}
+
+LoadResult load_file(const std::string& path) {
+    auto unreadable = [&](int err) {
+        LoadResult out;
+        out.errors.push_back({path, 0, 0, "", std::string("cannot read the policy file: ") + std::strerror(err)});
+        return out;
+    };
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return unreadable(errno);
+    std::string text;
+    char buf[16384];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {  // e.g. EISDIR
+            int err = errno;
+            ::close(fd);
+            return unreadable(err);
+        }
+        if (n == 0) break;
+        text.append(buf, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    return load_text(text, path);
+}
+
+}  // namespace warden::policy

@@ -1,0 +1,166 @@
+// The operator's policy (/etc/warden/policy.yaml): which ports to guard, how to size and pin
+// the maps, quarantine defaults, named and exempt devices, blocklists. Loading validates
+// strictly and reports every problem with file:line:column and the key path.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "net/address.h"
+#include "policy/units.h"
+#include "warden/abi.h"  // default map sizes and pin dir: one place for both sides
+
+namespace warden::policy {
+
+using std::chrono::milliseconds;
+
+// One problem found in a policy file. line and column are 1-based; 0 means the problem has
+// no position (the file could not be read).
+struct Diagnostic {
+    std::string file;
+    int line = 0;
+    int column = 0;
+    std::string key;      // path of the key, e.g. "devices[2].mac"; empty for syntax errors
+    std::string message;  // what was found and what was expected
+
+    // "policy.yaml:12:5: map_sizes.devices: expected ..., found ..."
+    std::string str() const;
+};
+
+enum class XdpMode { native, generic, automatic };  // "auto" in YAML: native, else generic
+enum class LogLevel { debug, info, warn, error };
+enum class QuarantineLevel { isolate, restricted };
+enum class BlockDirection { in, out, both };
+enum class DeviceType {
+    camera, speaker, tv, plug, thermostat, hub, phone, laptop, printer, console, unknown
+};
+
+// Names as written in the policy and accepted by CLI flags (--level, --direction).
+std::string_view to_string(XdpMode);
+std::string_view to_string(LogLevel);
+std::string_view to_string(QuarantineLevel);
+std::string_view to_string(BlockDirection);
+std::string_view to_string(DeviceType);
+std::optional<XdpMode> parse_xdp_mode(std::string_view);
+std::optional<LogLevel> parse_log_level(std::string_view);
+std::optional<QuarantineLevel> parse_quarantine_level(std::string_view);
+std::optional<BlockDirection> parse_block_direction(std::string_view);
+std::optional<DeviceType> parse_device_type(std::string_view);
+
+struct Interfaces {
+    std::string wan;
+    std::vector<std::string> lan;  // non-empty, distinct, none equal to wan
+};
+
+struct Paths {
+    std::string pin_dir = WD_PIN_DIR_DEFAULT;
+    std::string state_dir = "/var/lib/warden";
+};
+
+// Map capacities. The bounds keep a typo from asking the kernel for gigabytes (the upper
+// ones) or from making a map useless (the lower ones); they are documented in
+// config/policy.yaml and enforced by the loader.
+struct MapSizes {
+    uint32_t devices = WD_DEFAULT_DEVICES;
+    uint32_t flows = WD_DEFAULT_FLOWS;
+    uint32_t blocklist_v4 = WD_DEFAULT_BLOCKLIST;
+    uint32_t blocklist_v6 = WD_DEFAULT_BLOCKLIST;
+    uint32_t quarantine = WD_DEFAULT_QUARANTINE;
+    // Ring buffer size in bytes. The policy says `events_kb` (KiB); the loader rounds it up
+    // to a power of two, as the kernel requires, and warns when it had to.
+    uint32_t events_bytes = WD_DEFAULT_EVENTS_BYTES;
+};
+
+struct SizeBounds {
+    uint32_t min, max;
+};
+inline constexpr SizeBounds devices_bounds{16, 65'536};
+inline constexpr SizeBounds flows_bounds{1'024, 4'194'304};
+inline constexpr SizeBounds blocklist_bounds{16, 1'048'576};  // each of v4 and v6
+inline constexpr SizeBounds quarantine_bounds{16, 65'536};
+// 64 KiB is the largest page size Linux uses (arm64 64K pages); a ring buffer must be a
+// whole number of pages, so this minimum works everywhere.
+inline constexpr SizeBounds events_kb_bounds{64, 65'536};
+
+inline constexpr milliseconds interval_min{100};
+inline constexpr milliseconds interval_max{3'600'000};
+inline constexpr milliseconds quarantine_duration_min{1'000};
+inline constexpr milliseconds quarantine_duration_max{365ll * 86'400'000};
+inline constexpr uint64_t events_log_min_size = 64ull << 10;
+inline constexpr uint64_t events_log_max_size = 16ull << 30;
+inline constexpr unsigned events_log_max_keep = 100;
+inline constexpr size_t device_name_max = 64;
+
+struct QuarantineDefaults {
+    QuarantineLevel level = QuarantineLevel::isolate;
+    std::optional<milliseconds> duration = milliseconds(3'600'000);  // nullopt: "forever"
+};
+
+struct EventsLog {
+    uint64_t max_size = 10ull << 20;  // rotate when the JSON-lines log passes this
+    unsigned keep = 5;                // rotated files kept (0: rotation just truncates)
+};
+
+struct NamedDevice {
+    net::Mac mac;
+    std::string name;
+    DeviceType type = DeviceType::unknown;
+    std::string notes;
+};
+
+struct BlocklistFile {
+    std::string path;  // absolute; read by the controller, not by the policy loader
+    BlockDirection direction = BlockDirection::both;
+};
+
+struct BlocklistPrefix {
+    net::Prefix prefix;
+    BlockDirection direction = BlockDirection::both;
+};
+
+struct Blocklist {
+    std::vector<BlocklistFile> files;
+    std::vector<BlocklistPrefix> prefixes;
+};
+
+struct Policy {
+    Interfaces interfaces;
+    XdpMode xdp_mode = XdpMode::automatic;
+    milliseconds interval{1'000};
+    bool detach_on_exit = false;
+    LogLevel log_level = LogLevel::info;
+    Paths paths;
+    MapSizes map_sizes;
+    QuarantineDefaults quarantine;
+    EventsLog events_log;
+    std::vector<net::Mac> exempt;      // never quarantined automatically
+    std::vector<NamedDevice> devices;  // distinct MACs
+    Blocklist blocklist;
+    // Reserved for the behaviour engine: kept as written (always a mapping, possibly
+    // empty), not interpreted yet. Marks inside still point into the source file.
+    YAML::Node detectors{YAML::NodeType::Map};
+    std::string source;  // the file (or name) it was loaded from
+
+    bool is_exempt(const net::Mac& mac) const;
+    const NamedDevice* find_device(const net::Mac& mac) const;
+};
+
+// A policy is present exactly when there are no errors. Warnings never block loading.
+struct LoadResult {
+    std::optional<Policy> policy;
+    std::vector<Diagnostic> errors;
+    std::vector<Diagnostic> warnings;
+};
+
+// Reads and validates a policy file; an unreadable file is one error without a position.
+LoadResult load_file(const std::string& path);
+// Validates YAML text; `name` stands for the file in diagnostics and in Policy::source.
+LoadResult load_text(std::string_view yaml, const std::string& name);
+
+}  // namespace warden::policy

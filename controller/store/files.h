@@ -1,0 +1,39 @@
+// File primitives for state that must survive crashes and power loss: atomic replacement
+// (temp file, fsync, rename, fsync of the directory) and an advisory lock that serialises
+// the controller and operator commands writing the same state dir.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace warden::store {
+
+// Replaces path with content so a reader sees the old file or the new one, never a mix.
+// durable=false skips the fsyncs (for files rewritten every second, to spare flash).
+void write_atomically(const std::filesystem::path& path, std::string_view content,
+                      bool durable = true);
+
+// Reads a whole file; throws if it cannot.
+std::string read_file(const std::filesystem::path& path);
+
+// Moves a file that could not be read aside as "<name>.corrupt-<UTC time>" and returns the
+// new path, so nothing is lost and the next start does not trip over it again.
+std::filesystem::path move_aside(const std::filesystem::path& path);
+
+// flock(2) on <dir>/lock for the lifetime of the object.
+class DirLock {
+public:
+    explicit DirLock(const std::filesystem::path& dir);
+    ~DirLock();
+    DirLock(const DirLock&) = delete;
+    DirLock& operator=(const DirLock&) = delete;
+
+private:
+    int fd_ = -1;
+};
+
+// Creates the directory (and parents) with mode 0750 if missing; throws with the reason.
+void ensure_dir(const std::filesystem::path& dir);
+
+}  // namespace warden::store

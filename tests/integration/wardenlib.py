@@ -1,0 +1,309 @@
+"""Helpers for warden's integration tests on the namespace testbed (scripts/testbed.sh).
+
+Standard library only; run with /usr/bin/python3. Three things live here:
+  - run(): every command a test runs, bounded by a timeout and remembered for the failure report;
+  - Testbed: `testbed.sh up|down|env` for one prefix, and the addresses of its devices;
+  - Warden: one controller (`warden run` inside the gateway namespace) and the CLI around it.
+A scenario states a requirement with check(); a broken requirement raises Failed with the
+reason, and the runner prints it with the last commands and the controller's log.
+"""
+
+import collections
+import json
+import math
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import time
+
+
+class Failed(Exception):
+    """A requirement did not hold; the message says which and with what values."""
+
+
+class Skip(Exception):
+    """The machine cannot run the test (not root, a tool missing): exit 77, never a pass."""
+
+
+def check(condition, message):
+    if not condition:
+        raise Failed(message)
+
+
+# The last commands and what they printed, shown when a scenario fails.
+TRACE = collections.deque(maxlen=12)
+
+
+def _short(text, limit=600):
+    text = (text or "").strip()
+    return text if len(text) <= limit else text[:limit // 2] + "\n  ...\n" + text[-limit // 2:]
+
+
+def run(cmd, timeout=30, input=None):
+    """Runs cmd (a list) to completion within timeout seconds; never raises on a non-zero exit."""
+    started = time.monotonic()
+    try:
+        result = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        TRACE.append(f"$ {shlex.join(cmd)}\n  timed out after {timeout} s")
+        raise Failed(f"`{shlex.join(cmd)}` did not finish within {timeout} s") from e
+    TRACE.append(f"$ {shlex.join(cmd)}  (exit {result.returncode}, {time.monotonic() - started:.1f} s)\n"
+                 + "".join(f"  {line}\n" for line in _short(result.stdout + result.stderr).splitlines()))
+    return result
+
+
+def wait_for(predicate, timeout, interval=0.05):
+    """Polls predicate until it returns something true; returns it, or None when time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+def require_tools(tools):
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        raise Skip(f"missing tools: {' '.join(missing)} (scripts/install-deps.sh installs them)")
+
+
+def tcp_wire_bytes(payload, mss, mtu):
+    """Bytes a TCP transfer of `payload` bytes puts on the Ethernet wire.
+
+    A full segment carries mss payload bytes in a frame of 14 (Ethernet) + mtu bytes, so each
+    segment costs 14 + (mtu - mss) header bytes: Ethernet 14, IPv4 20, TCP 20 and the 12 bytes
+    of timestamp option Linux sends on every segment (iperf3's tcp_mss_default is the socket's
+    MSS after options, 1448 with a 1500 MTU: 66 header bytes a frame). A bulk sender fills every
+    segment but the last, so segments = ceil(payload / mss). No FCS: XDP and tc see frames
+    without it.
+    """
+    return payload + math.ceil(payload / mss) * (14 + mtu - mss)
+
+
+UDP_FRAME_OVERHEAD = 14 + 20 + 8  # Ethernet, IPv4, UDP headers around each iperf3 datagram
+
+
+class Device:
+    def __init__(self, env, k):
+        self.k = k
+        self.name = f"dev{k}"
+        self.ns = env[f"WD_DEV_NS_{k}"]
+        self.mac = env[f"WD_DEV_MAC_{k}"]
+        self.ip4 = env[f"WD_DEV_IP4_{k}"]
+        self.ip6 = env[f"WD_DEV_IP6_{k}"]
+        self.iperf_port = int(env[f"WD_DEV_IPERF_PORT_{k}"])
+
+    def __repr__(self):
+        return f"{self.name} ({self.mac})"
+
+
+class Testbed:
+    """One testbed, named by its prefix; every command it runs names that prefix."""
+
+    def __init__(self, script, prefix):
+        self.script = script
+        self.prefix = prefix
+        self.env = {}
+        self.devices = []
+
+    def _testbed(self, *args, timeout):
+        environment = dict(os.environ, WD_TESTBED_PREFIX=self.prefix)
+        environment.pop("WD_TESTBED_STATE_DIR", None)
+        started = time.monotonic()
+        try:
+            result = subprocess.run(["bash", self.script, *args], env=environment, capture_output=True,
+                                    text=True, timeout=timeout)
+        except subprocess.TimeoutExpired as e:
+            raise Failed(f"testbed.sh {' '.join(args)} did not finish within {timeout} s") from e
+        TRACE.append(f"$ WD_TESTBED_PREFIX={self.prefix} testbed.sh {' '.join(args)}  "
+                     f"(exit {result.returncode}, {time.monotonic() - started:.1f} s)\n"
+                     + "".join(f"  {line}\n" for line in _short(result.stdout + result.stderr).splitlines()))
+        return result
+
+    def up(self, devices):
+        result = self._testbed("up", "--devices", str(devices), timeout=400)
+        check(result.returncode == 0, f"testbed.sh up failed:\n{_short(result.stdout + result.stderr)}")
+        result = self._testbed("env", timeout=30)
+        check(result.returncode == 0, f"testbed.sh env failed: {result.stderr.strip()}")
+        for line in result.stdout.splitlines():
+            name, _, value = line.partition("=")
+            self.env[name] = " ".join(shlex.split(value))  # values are shell-quoted (%q)
+        self.devices = [Device(self.env, k) for k in range(1, int(self.env["WD_DEVICES"]) + 1)]
+
+    def down(self):
+        return self._testbed("down", timeout=120).returncode == 0
+
+    @property
+    def gw_ns(self):
+        return self.env["WD_GW_NS"]
+
+    @property
+    def inet_ns(self):
+        return self.env["WD_INET_NS"]
+
+    @property
+    def lan_ifs(self):
+        return self.env["WD_LAN_IFS"].split()
+
+    @property
+    def state_dir(self):
+        return self.env["WD_STATE_DIR"]
+
+    def in_ns(self, ns, *cmd):
+        # `ip netns exec` gives the namespace its own /etc/resolv.conf; it hides bpffs, which
+        # nothing run this way needs.
+        return ["ip", "netns", "exec", ns, *cmd]
+
+    def pings(self, ns, target, count=1, wait=1, interval=0.2):
+        """True if at least one of `count` echo requests from ns to target is answered."""
+        result = run(self.in_ns(ns, "ping", "-n", "-q", "-c", str(count), "-i", str(interval), "-W", str(wait),
+                                target), timeout=count * (interval + wait) + 5)
+        return result.returncode == 0
+
+    def pings_many(self, probes, count=2, wait=1):
+        """Runs several ping probes (ns, target) at once; returns {probe: answered}."""
+        procs = {p: subprocess.Popen(self.in_ns(p[0], "ping", "-n", "-q", "-c", str(count), "-i", "0.2",
+                                                  "-W", str(wait), p[1]),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 for p in probes}
+        answered = {}
+        for probe, proc in procs.items():
+            try:
+                answered[probe] = proc.wait(timeout=count * (0.2 + wait) + 5) == 0
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                answered[probe] = False
+        TRACE.append("pings: " + ", ".join(f"{ns}->{t}: {'answered' if a else 'no answer'}"
+                                           for (ns, t), a in answered.items()))
+        return answered
+
+    def mtu(self, device):
+        result = run(["ip", "-n", device.ns, "-j", "link", "show", "dev", self.env["WD_DEV_IF"]])
+        check(result.returncode == 0, f"cannot read the MTU of {device}: {result.stderr.strip()}")
+        return int(json.loads(result.stdout)[0]["mtu"])
+
+
+class Warden:
+    """One warden controller on the testbed and the CLI that talks to it.
+
+    The controller runs in the gateway namespace (it attaches to the gateway's ports); its pins
+    live in the root bpffs, so it is started with nsenter, which keeps the host's /sys. CLI
+    commands that only open pins and the state dir run in the root namespace.
+    """
+
+    def __init__(self, binary, testbed, workdir, pin_dir):
+        self.binary = binary
+        self.testbed = testbed
+        self.workdir = workdir
+        self.pin_dir = pin_dir
+        self.state_dir = os.path.join(workdir, "state")
+        self.policy = os.path.join(workdir, "policy.yaml")
+        self.proc = None
+        self.starts = 0
+        self.log_path = None
+
+    def policy_text(self, extra=""):
+        lans = ", ".join(self.testbed.lan_ifs)
+        return (f"# written by tests/integration/test_controller.py\n"
+                f"interfaces:\n  wan: {self.testbed.env['WD_WAN_IF']}\n  lan: [{lans}]\n"
+                f"interval: 1s\n"
+                f"paths:\n  pin_dir: {self.pin_dir}\n  state_dir: {self.state_dir}\n{extra}")
+
+    def write_policy(self, text=None):
+        with open(self.policy, "w") as f:
+            f.write(self.policy_text() if text is None else text)
+
+    def gw_cmd(self, *cmd):
+        return ["nsenter", f"--net=/var/run/netns/{self.testbed.gw_ns}", *cmd]
+
+    # --- the controller -----------------------------------------------------------------------
+
+    def start(self, timeout=20):
+        """Starts `warden run` and waits until it polls; returns the text it logged while starting."""
+        check(self.proc is None or self.proc.poll() is not None, "start(): a controller is already running")
+        self.starts += 1
+        self.log_path = os.path.join(self.workdir, f"warden-run-{self.starts}.log")
+        log = open(self.log_path, "w")
+        # start_new_session: a Ctrl-C meant for the test does not reach the controller first;
+        # the test stops it itself, by PID.
+        self.proc = subprocess.Popen(self.gw_cmd(self.binary, "run", "-c", self.policy), stdin=subprocess.DEVNULL,
+                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        TRACE.append(f"started warden run (pid {self.proc.pid}), log {self.log_path}")
+        if not wait_for(lambda: "running: polling" in self.log() or self.proc.poll() is not None, timeout):
+            raise Failed(f"warden run did not start polling within {timeout} s; log:\n{_short(self.log())}")
+        check(self.proc.poll() is None,
+              f"warden run exited with {self.proc.returncode} while starting; log:\n{_short(self.log())}")
+        # The first poll writes the status snapshot; status and reload read it.
+        wait_for(lambda: os.path.exists(os.path.join(self.state_dir, "status.json")), 5)
+        return self.log()
+
+    def log(self):
+        try:
+            with open(self.log_path) as f:
+                return f.read()
+        except (OSError, TypeError):
+            return ""
+
+    @property
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        """Signals our controller (by its PID) and waits for it; returns its exit code."""
+        if not self.running:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise Failed(f"warden run (pid {self.proc.pid}) ignored signal {sig} for {timeout} s")
+
+    # --- the CLI --------------------------------------------------------------------------------
+
+    def cli(self, *args, timeout=30, in_gw=False, config=True):
+        cmd = [self.binary, *(["-c", self.policy] if config else []), *args]
+        return run(self.gw_cmd(*cmd) if in_gw else cmd, timeout=timeout)
+
+    def cli_ok(self, *args, **kw):
+        result = self.cli(*args, **kw)
+        check(result.returncode == 0, f"`warden {' '.join(args)}` exited {result.returncode}: "
+                                      f"{_short(result.stderr or result.stdout, 400)}")
+        return result.stdout
+
+    def cli_json(self, *args, **kw):
+        text = self.cli_ok(*args, "--json", **kw)
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as e:
+            raise Failed(f"`warden {' '.join(args)} --json` printed something that is not JSON ({e}): "
+                         f"{_short(text, 300)}")
+
+    def device(self, mac):
+        """The `warden devices --json` entry of mac, or None."""
+        return next((d for d in self.cli_json("devices") if d["mac"] == mac), None)
+
+    def counters(self, mac):
+        d = self.device(mac)
+        check(d is not None, f"warden devices does not list {mac}")
+        return d["up"]["bytes"], d["down"]["bytes"]
+
+    def quarantine_entry(self, mac):
+        return next((q for q in self.cli_json("quarantine", "list") if q["mac"] == mac), None)
+
+    def events(self):
+        return [json.loads(line) for line in self.cli_ok("events", "--last", "0", "--json").splitlines() if line.strip()]
+
+    def detach(self):
+        # In the gateway namespace: detach looks for its tc filters on that namespace's interfaces.
+        return self.cli("detach", in_gw=True)

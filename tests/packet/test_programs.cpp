@@ -1,0 +1,230 @@
+// Each program as a whole: lan_egress's tc verdicts, wan_ingress's pass-through and WAN
+// totals, each program counting in its own wd_stats slot, and full maps.
+#include <doctest/doctest.h>
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "support/harness.h"
+
+using namespace warden;
+using namespace warden::testing;
+using dataplane::Program;
+
+namespace {
+
+const TestLan& L = lan();
+const net::Mac kUpstream = mac("02:00:00:00:aa:01");
+
+uint64_t dropped_total(const wd_prog_stats& s) {
+    uint64_t n = 0;
+    for (auto d : s.dropped) n += d;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("programs: lan_egress answers TC_ACT_OK (0) or TC_ACT_SHOT (2) and counts in its own slot") {
+    static_assert(TC_ACT_OK == 0 && TC_ACT_SHOT == 2);
+    Harness& h = shared_harness();
+    h.set_gateway();
+    h.quarantine_device(L.other, WD_LEVEL_ISOLATE);
+    auto ok = Packet().eth(L.gateway, L.device).ipv4(L.peer4, L.device4).tcp(443, 40000).payload(100).build();
+    auto shot = Packet().eth(L.gateway, L.other).ipv4(L.peer4, L.other4).tcp(443, 40000).payload(50).build();
+    CHECK(h.run(Program::lan_egress, ok) == 0);
+    CHECK(h.run(Program::lan_egress, shot) == 2);
+    CHECK(h.run(Program::lan_egress, ok) == 0);
+
+    auto eg = h.prog_stats(Program::lan_egress);
+    CHECK(eg.seen == 3);
+    CHECK(eg.passed == 2);
+    CHECK(eg.dropped[WD_DROP_ISOLATED] == 1);
+    CHECK(eg.bytes == 2 * ok.size() + shot.size());
+    CHECK(eg.proto_packets[WD_PROTO_TCP] == 2);  // the isolated one is dropped before parsing
+    CHECK(eg.unparsed == 0);
+    // The other programs' slots are untouched.
+    CHECK(h.prog_stats(Program::lan_ingress).seen == 0);
+    CHECK(h.prog_stats(Program::wan_ingress).seen == 0);
+    // No device sent anything, so none was created; the flow towards L.device is kept
+    // (its DOWN half), the dropped frame made none.
+    CHECK(h.devices().read_all().empty());
+    auto flows = h.flows().read_all();
+    REQUIRE(flows.size() == 1);
+    CHECK(dataplane::mac_of(flows[0].key.mac) == L.device);
+    CHECK(flows[0].stats.packets[WD_FLOW_DOWN] == 2);
+}
+
+TEST_CASE("programs: lan_egress leaves the frame untouched") {
+    Harness& h = shared_harness();
+    auto frame = Packet().eth(L.gateway, L.device).vlan(5).ipv6(L.peer6, L.device6).hop_by_hop(0)
+                     .udp(443, 40000).payload(333).build();
+    auto r = h.run_full(Program::lan_egress, frame);
+    CHECK(r.verdict == TC_ACT_OK);
+    CHECK(r.out == frame);
+    auto x = h.run_full(Program::lan_ingress, Packet().eth(L.device, L.gateway).ipv4(L.device4, L.peer4)
+                                                  .udp(1, 2).payload(10).build());
+    CHECK(x.verdict == XDP_PASS);
+    CHECK(x.out.size() == 14 + 20 + 8 + 10);
+    CHECK(h.prog_stats(Program::lan_egress).passed == 1);
+}
+
+TEST_CASE("programs: wan_ingress passes everything not blocklisted and counts WAN totals") {
+    Harness& h = shared_harness();
+    h.set_gateway();
+    // Quarantine is a LAN matter: a WAN frame from or to a quarantined MAC still passes.
+    h.quarantine_device(kUpstream, WD_LEVEL_ISOLATE);
+    std::vector<Bytes> frames = {
+        Packet().eth(kUpstream, L.gateway).ipv4(L.peer4, ip("198.18.0.2")).tcp(443, 40000, tcp::syn).payload(10).build(),
+        Packet().eth(kUpstream, L.gateway).ipv6(L.peer6, ip("fd00::2")).udp(443, 40000).payload(100).build(),
+        Packet().eth(kUpstream, L.gateway).ipv4(L.peer4, ip("198.18.0.2")).icmp(3, 1).payload(28).build(),
+        Packet().eth(kUpstream, L.broadcast).arp(1, L.peer4, ip("198.18.0.2")).build(),
+        Packet().eth(kUpstream, L.gateway).ethertype(0x8863).payload(30).build(),  // PPPoE discovery
+        Packet().eth(kUpstream, L.gateway).ipv4(L.peer4, ip("198.18.0.2")).ipv4_ihl(3).udp(1, 2).build(),
+    };
+    uint64_t bytes = 0;
+    for (const auto& f : frames) {
+        CHECK(h.run(Program::wan_ingress, f) == XDP_PASS);
+        bytes += f.size();
+    }
+    auto wan = h.prog_stats(Program::wan_ingress);
+    CHECK(wan.seen == frames.size());
+    CHECK(wan.passed == frames.size());
+    CHECK(dropped_total(wan) == 0);
+    CHECK(wan.bytes == bytes);
+    CHECK(wan.unparsed == 2);
+    CHECK(wan.proto_packets[WD_PROTO_TCP] == 1);
+    CHECK(wan.proto_packets[WD_PROTO_UDP] == 1);
+    CHECK(wan.proto_packets[WD_PROTO_ICMP] == 1);
+    CHECK(wan.proto_packets[WD_PROTO_ARP] == 1);
+    CHECK(wan.proto_packets[WD_PROTO_OTHER] == 2);
+    // Nothing per device or per flow is kept for the WAN side, and nothing is reported.
+    CHECK(h.devices().read_all().empty());
+    CHECK(h.flows().read_all().empty());
+    CHECK(h.take_events().empty());
+    CHECK(h.quarantine().get(kUpstream)->dropped_from_device.packets == 0);
+    CHECK(h.prog_stats(Program::lan_ingress).seen == 0);
+    CHECK(h.prog_stats(Program::lan_egress).seen == 0);
+}
+
+TEST_CASE("programs: seen = passed + dropped in every slot, bytes are what was seen") {
+    Harness& h = shared_harness();
+    h.set_gateway();
+    h.quarantine_device(L.other, WD_LEVEL_RESTRICTED);
+    h.blocklist().put(prefix("198.19.66.0/24"), WD_BLOCK_OUT | WD_BLOCK_IN);
+    uint64_t in_bytes = 0, eg_bytes = 0, wan_bytes = 0;
+    for (int i = 0; i < 10; ++i) {
+        auto a = Packet().eth(L.device, L.gateway).ipv4(L.device4, ip(i % 2 ? "198.19.66.1" : "198.19.1.1"))
+                     .udp(1, 2).payload(i).build();
+        auto b = Packet().eth(L.other, L.gateway).ipv4(L.other4, i % 3 ? L.peer4 : L.gateway4).udp(5000, 53)
+                     .build();
+        auto c = Packet().eth(L.gateway, i % 2 ? L.other : L.device).ipv4(L.peer4, L.device4).tcp(1, 2).build();
+        auto d = Packet().eth(kUpstream, L.gateway).ipv4(ip(i % 4 ? "198.19.66.9" : "198.19.1.9"), L.gateway4)
+                     .udp(3, 4).build();
+        h.run(Program::lan_ingress, a);
+        h.run(Program::lan_ingress, b);
+        h.run(Program::lan_egress, c);
+        h.run(Program::wan_ingress, d);
+        in_bytes += a.size() + b.size();
+        eg_bytes += c.size();
+        wan_bytes += d.size();
+    }
+    auto in = h.prog_stats(Program::lan_ingress), eg = h.prog_stats(Program::lan_egress),
+         wan = h.prog_stats(Program::wan_ingress);
+    CHECK(in.seen == 20);
+    CHECK(in.seen == in.passed + dropped_total(in));
+    CHECK(in.dropped[WD_DROP_BLOCKLIST] == 5);
+    CHECK(in.dropped[WD_DROP_RESTRICTED] == 6);  // i % 3 != 0: DNS elsewhere
+    CHECK(in.bytes == in_bytes);
+    CHECK(eg.seen == 10);
+    CHECK(eg.seen == eg.passed + dropped_total(eg));
+    CHECK(eg.dropped[WD_DROP_RESTRICTED] == 5);
+    CHECK(eg.bytes == eg_bytes);
+    CHECK(wan.seen == 10);
+    CHECK(wan.seen == wan.passed + dropped_total(wan));
+    CHECK(wan.dropped[WD_DROP_BLOCKLIST] == 7);
+    CHECK(wan.bytes == wan_bytes);
+}
+
+TEST_CASE("programs: a tiny flow table is LRU and keeps working when full") {
+    dataplane::LoadOptions tiny;
+    tiny.sizes.flows = 16;
+    Harness h(tiny);
+    h.set_gateway();
+    const int flows = 200;
+    for (int i = 0; i < flows; ++i) {
+        auto f = Packet().eth(L.device, L.gateway).ipv4(L.device4, L.peer4).udp(10000 + i, 443).build();
+        REQUIRE(h.run(Program::lan_ingress, f) == XDP_PASS);
+    }
+    auto all = h.flows().read_all();
+    CHECK(all.size() <= 16);
+    CHECK(all.size() >= 1);
+    // The newest flow is always there: LRU evicts the old ones to make room.
+    auto newest = h.flows().read(flow_key(L.device, 17, L.device4, L.peer4, 10000 + flows - 1, 443));
+    REQUIRE(newest);
+    CHECK(newest->packets[WD_FLOW_UP] == 1);
+    auto oldest = h.flows().read(flow_key(L.device, 17, L.device4, L.peer4, 10000, 443));
+    CHECK_FALSE(oldest);
+    auto st = h.prog_stats(Program::lan_ingress);
+    CHECK(st.passed == flows);
+    CHECK(st.map_full == 0);  // LRU inserts never fail
+    CHECK(h.devices().read(L.device)->up.packets == flows);
+}
+
+TEST_CASE("programs: a tiny device table is LRU too; every frame still passes") {
+    dataplane::LoadOptions tiny;
+    tiny.sizes.devices = 8;
+    Harness h(tiny);
+    h.set_gateway();
+    const int macs = 100;
+    for (int i = 0; i < macs; ++i) {
+        net::Mac m = mac("02:00:00:00:10:00");
+        m.bytes[5] = i;
+        auto f = Packet().eth(m, L.gateway).ipv4(L.device4, L.peer4).udp(1, 2).build();
+        REQUIRE(h.run(Program::lan_ingress, f) == XDP_PASS);
+    }
+    auto devices = h.devices().read_all();
+    CHECK(devices.size() <= 8);
+    net::Mac last = mac("02:00:00:00:10:00");
+    last.bytes[5] = macs - 1;
+    CHECK(h.devices().read(last));
+    CHECK(h.prog_stats(Program::lan_ingress).passed == macs);
+    CHECK(events_of_kind(h.take_events(), WD_EV_NEW_DEVICE).size() == macs);
+}
+
+TEST_CASE("programs: a full quarantine map refuses one more entry with a clear error, and keeps enforcing") {
+    dataplane::LoadOptions tiny;
+    tiny.sizes.quarantine = 4;
+    Harness h(tiny);
+    h.set_gateway();
+    auto nth = [](int i) {
+        net::Mac m = mac("02:00:00:00:20:00");
+        m.bytes[5] = i;
+        return m;
+    };
+    for (int i = 0; i < 4; ++i) h.quarantine_device(nth(i), WD_LEVEL_ISOLATE);
+    std::string message;
+    try {
+        h.quarantine_device(nth(4), WD_LEVEL_ISOLATE);
+    } catch (const std::runtime_error& e) {
+        message = e.what();
+    }
+    CHECK_MESSAGE(message.find("full") != std::string::npos, message);
+    CHECK_MESSAGE(message.find(nth(4).str()) != std::string::npos, message);
+    CHECK_MESSAGE(message.find("map_sizes.quarantine") != std::string::npos, message);
+    // Changing an existing entry still works when the map is full.
+    CHECK_NOTHROW(h.quarantine_device(nth(0), WD_LEVEL_RESTRICTED));
+    CHECK(h.quarantine().list().size() == 4);
+
+    auto from = [&](int i) {
+        return Packet().eth(nth(i), L.gateway).ipv4(L.device4, L.peer4).tcp(1, 2).build();
+    };
+    CHECK(h.run(Program::lan_ingress, from(0)) == XDP_DROP);  // restricted now
+    CHECK(h.run(Program::lan_ingress, from(3)) == XDP_DROP);
+    CHECK(h.run(Program::lan_ingress, from(4)) == XDP_PASS);  // never made it in
+    auto st = h.prog_stats(Program::lan_ingress);
+    CHECK(st.dropped[WD_DROP_RESTRICTED] == 1);
+    CHECK(st.dropped[WD_DROP_ISOLATED] == 1);
+    CHECK(st.passed == 1);
+}

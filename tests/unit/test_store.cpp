@@ -1,0 +1,178 @@
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "store/events_log.h"
+#include "store/files.h"
+#include "store/state.h"
+
+using namespace warden;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A fresh directory under /tmp for one test, removed afterwards.
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        char tmpl[] = "/tmp/warden-unit-XXXXXX";
+        path = mkdtemp(tmpl);
+    }
+    ~TempDir() { fs::remove_all(path); }
+};
+
+void write(const fs::path& p, const std::string& text) {
+    std::ofstream(p) << text;
+}
+
+store::QuarantineRecord record(const char* mac, std::optional<int64_t> expires = std::nullopt) {
+    store::QuarantineRecord r;
+    r.mac = *net::Mac::parse(mac);
+    r.level = "restricted";
+    r.origin = "detector";
+    r.reason = "port scan: 900 ports in 10 s";
+    r.since_ms = 1'790'000'000'000;
+    r.expires_ms = expires;
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("write_atomically replaces a file whole and leaves no temp file behind") {
+    TempDir d;
+    auto f = d.path / "state.json";
+    store::write_atomically(f, "first");
+    store::write_atomically(f, "second, longer");
+    CHECK(store::read_file(f) == "second, longer");
+    int files = 0;
+    for (auto& e : fs::directory_iterator(d.path)) (void)e, ++files;
+    CHECK(files == 1);
+}
+
+TEST_CASE("write_atomically into a missing directory fails with the path in the message") {
+    TempDir d;
+    CHECK_THROWS_WITH_AS(store::write_atomically(d.path / "nope" / "x.json", "x"),
+                         doctest::Contains("nope/x.json"), std::runtime_error);
+}
+
+TEST_CASE("quarantine records round-trip through the state file") {
+    TempDir d;
+    store::StateDir state(d.path);
+    std::vector<store::QuarantineRecord> in = {record("02:00:00:00:00:01"),
+                                               record("02:00:00:00:00:02", 1'790'000'900'000)};
+    state.save_quarantines(in);
+    auto out = state.load_quarantines();
+    CHECK(out.problems.empty());
+    CHECK_FALSE(out.moved_aside);
+    REQUIRE(out.records.size() == 2);
+    CHECK(out.records[0].mac == in[0].mac);
+    CHECK(out.records[0].level == "restricted");
+    CHECK(out.records[0].origin == "detector");
+    CHECK(out.records[0].reason == in[0].reason);
+    CHECK_FALSE(out.records[0].expires_ms);
+    CHECK(out.records[1].expires_ms == 1'790'000'900'000);
+}
+
+TEST_CASE("a damaged state file keeps every valid record, names each bad line and is moved aside") {
+    TempDir d;
+    store::StateDir state(d.path);
+    state.save_quarantines({record("02:00:00:00:00:01"), record("02:00:00:00:00:02")});
+    std::string text = store::read_file(state.quarantine_file());
+    text += "{\"mac\": \"zz:00:00:00:00:03\", \"level\": \"isolate\", \"since_ms\": 1}\n";
+    text += "garbage that is not json\n";
+    text += "{\"mac\": \"02:00:00:00:00:04\", \"level\": \"sideways\", \"since_ms\": 1}\n";
+    text += "{\"mac\": \"02:00:00:00:00:05\", \"level\": \"isolate\"}\n";
+    text += "{\"mac\": \"02:00:00:00:00:06\", \"level\": \"isolate\", \"since_ms\": 5}";  // no newline: truncated write
+    write(state.quarantine_file(), text);
+
+    auto out = state.load_quarantines();
+    REQUIRE(out.records.size() == 3);  // the two saved ones and the last, complete line
+    CHECK(out.records[2].mac == *net::Mac::parse("02:00:00:00:00:06"));
+    REQUIRE(out.problems.size() == 4);
+    CHECK(out.problems[0].find("quarantine.jsonl:4:") == 0);
+    CHECK(out.problems[0].find("bad \"mac\"") != std::string::npos);
+    CHECK(out.problems[1].find("quarantine.jsonl:5: not JSON") == 0);
+    CHECK(out.problems[2].find("bad \"level\": sideways") != std::string::npos);
+    CHECK(out.problems[3].find("since_ms") != std::string::npos);
+    REQUIRE(out.moved_aside);
+    CHECK(fs::exists(*out.moved_aside));
+    CHECK_FALSE(fs::exists(state.quarantine_file()));
+    CHECK(store::read_file(*out.moved_aside) == text);  // nothing lost
+}
+
+TEST_CASE("a state file without its header is reported but its records are kept") {
+    TempDir d;
+    store::StateDir state(d.path);
+    write(state.quarantine_file(),
+          "{\"mac\": \"02:00:00:00:00:01\", \"level\": \"isolate\", \"since_ms\": 1}\n");
+    auto out = state.load_quarantines();
+    CHECK(out.records.size() == 1);
+    REQUIRE(out.problems.size() == 1);
+    CHECK(out.problems[0].find("no header") != std::string::npos);
+}
+
+TEST_CASE("a missing state file is an empty state, not a problem") {
+    TempDir d;
+    store::StateDir state(d.path);
+    auto q = state.load_quarantines();
+    auto i = state.load_inventory();
+    CHECK(q.records.empty());
+    CHECK(q.problems.empty());
+    CHECK(i.records.empty());
+    CHECK(i.problems.empty());
+}
+
+TEST_CASE("inventory records keep addresses, names and identity") {
+    TempDir d;
+    store::StateDir state(d.path);
+    store::DeviceRecord r;
+    r.mac = *net::Mac::parse("a4:cf:12:00:00:01");
+    r.first_seen_ms = 1;
+    r.last_seen_ms = 2;
+    r.ip4 = net::IpAddr::parse("198.18.0.101");
+    r.ip6 = net::IpAddr::parse("fd00:1::1");
+    r.name = "Living-room camera";
+    r.identity = {{"vendor", "Espressif"}};
+    state.save_inventory({r});
+    auto out = state.load_inventory();
+    REQUIRE(out.records.size() == 1);
+    CHECK(out.records[0].ip4 == r.ip4);
+    CHECK(out.records[0].ip6 == r.ip6);
+    CHECK(out.records[0].name == r.name);
+    CHECK(out.records[0].identity["vendor"] == "Espressif");
+}
+
+TEST_CASE("the events log rotates by size and reads back oldest first across files") {
+    TempDir d;
+    auto file = d.path / "events.jsonl";
+    store::EventLog log(file, 400, 2);
+    for (int i = 0; i < 20; ++i) log.append({{"kind", "test"}, {"n", i}});
+    CHECK(fs::exists(file));
+    CHECK(fs::exists(d.path / "events.jsonl.1"));
+    CHECK(fs::exists(d.path / "events.jsonl.2"));
+    CHECK_FALSE(fs::exists(d.path / "events.jsonl.3"));
+    CHECK(fs::file_size(file) <= 400);
+    auto events = store::EventLog::read_all(file, 2);
+    REQUIRE(events.size() >= 3);
+    CHECK(events.back()["n"] == 19);
+    for (size_t i = 1; i < events.size(); ++i) CHECK(events[i]["n"].get<int>() == events[i - 1]["n"].get<int>() + 1);
+    CHECK(events.back().contains("time"));
+}
+
+TEST_CASE("events log readers skip damaged lines and say so") {
+    TempDir d;
+    auto file = d.path / "events.jsonl";
+    write(file, "{\"kind\":\"a\"}\nnot json\n{\"kind\":\"b\"}\n");
+    std::vector<std::string> problems;
+    auto events = store::EventLog::read_all(file, 3, &problems);
+    CHECK(events.size() == 2);
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0] == "events.jsonl:2: not a JSON event, skipped");
+}
+
+TEST_CASE("iso_time prints UTC with milliseconds") {
+    CHECK(store::iso_time(0) == "1970-01-01T00:00:00.000Z");
+    CHECK(store::iso_time(1'796'011'491'998) == "2026-11-30T04:04:51.998Z");
+}
