@@ -108,8 +108,11 @@ int lan_egress(struct __sk_buff *skb)
 			ds->down.packets += segs;
 			ds->down.bytes += len;
 		}
-		if (p.flags & PKT_IP)
-			flow_account(&p, dev.word, WD_FLOW_DOWN, segs, len, now, st);
+		if (p.flags & PKT_IP) {
+			struct wd_flow_stats *f = flow_entry(&p, dev.word, WD_FLOW_DOWN, now, st);
+			if (f)
+				flow_count(f, &p, WD_FLOW_DOWN, segs, len, now);
+		}
 	}
 	if (p.flags & PKT_IP) {
 		__u8 kind = copy_kind(&p, p.dport, p.sport);

@@ -105,10 +105,15 @@ int lan_ingress(struct xdp_md *ctx)
 	if (ds)
 		device_seen(ds, now);
 
-	if ((p.flags & PKT_IP) && (blocklist_flags(&p.daddr) & WD_BLOCK_OUT)) {
-		count_blocklist_drop(st, ds, dev.key.mac, WD_DIR_FROM_DEVICE, &p.daddr, len, ifindex,
-				     now);
-		return XDP_DROP;
+	/* The flow entry first: it caches the blocklist's answer for its peer. */
+	struct wd_flow_stats *f = 0;
+	if (p.flags & PKT_IP) {
+		f = flow_entry(&p, dev.word, WD_FLOW_UP, now, st);
+		if (peer_block_flags(f, &p.daddr) & WD_BLOCK_OUT) {
+			count_blocklist_drop(st, ds, dev.key.mac, WD_DIR_FROM_DEVICE, &p.daddr, len,
+					     ifindex, now);
+			return XDP_DROP;
+		}
 	}
 
 	if (ds) {
@@ -129,8 +134,9 @@ int lan_ingress(struct xdp_md *ctx)
 			device_note_address(ds, &p, now);
 	}
 
+	if (f)
+		flow_count(f, &p, WD_FLOW_UP, 1, len, now);
 	if (p.flags & PKT_IP) {
-		flow_account(&p, dev.word, WD_FLOW_UP, 1, len, now, st);
 		__u8 kind = copy_kind(&p, p.sport, p.dport);
 		if (kind)
 			emit_copy(ctx, &p, dev.key.mac, kind, now, st);

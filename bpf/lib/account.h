@@ -161,6 +161,8 @@ static __always_inline int is_gateway_mac(const __u8 *mac)
 	if (!gw)
 		return 0;
 	__u64 m = mac_word(mac);
+	/* Unrolled: a verifier loop here multiplies the states of every path that reaches it. */
+#pragma unroll
 	for (__u32 i = 0; i < WD_GATEWAY_MACS_MAX; i++) {
 		if (i >= gw->n_macs)
 			break;
@@ -175,6 +177,7 @@ static __always_inline int is_gateway_addr(const union addr16 *a)
 	const struct wd_gateway *gw = gateway();
 	if (!gw)
 		return 0;
+#pragma unroll
 	for (__u32 i = 0; i < WD_GATEWAY_ADDRS_MAX; i++) {
 		if (i >= gw->n_addrs)
 			break;
@@ -317,11 +320,10 @@ union flow_key {
 	} w;
 };
 
-/* Adds packets/bytes to the frame's flow entry, direction WD_FLOW_UP (from the device) or
- * WD_FLOW_DOWN (to it). */
-static __always_inline void flow_account(const struct pkt *p, __u64 mac, int dir,
-					 __u64 packets, __u64 bytes, __u64 now,
-					 struct wd_prog_stats *st)
+/* The frame's flow entry, created on its first frame; direction WD_FLOW_UP (from the device)
+ * or WD_FLOW_DOWN (to it) says which side is the device's. NULL when the map refuses. */
+static __always_inline struct wd_flow_stats *flow_entry(const struct pkt *p, __u64 mac, int dir,
+							__u64 now, struct wd_prog_stats *st)
 {
 	union flow_key k;
 	const union addr16 *device = dir == WD_FLOW_UP ? &p->saddr : &p->daddr;
@@ -346,18 +348,23 @@ static __always_inline void flow_account(const struct pkt *p, __u64 mac, int dir
 #endif
 
 	struct wd_flow_stats *f = bpf_map_lookup_elem(&wd_flows, &k.key);
-	if (!f) {
-		int err = bpf_map_update_elem(&wd_flows, &k.key, &zero_flow_stats, BPF_NOEXIST);
-		if (err && err != -EEXIST) {
-			st->map_full++;
-			return;
-		}
-		f = bpf_map_lookup_elem(&wd_flows, &k.key);
-		if (!f)
-			return;
-		if (f->first_seen_ns == 0)
-			f->first_seen_ns = now;
+	if (f)
+		return f;
+	int err = bpf_map_update_elem(&wd_flows, &k.key, &zero_flow_stats, BPF_NOEXIST);
+	if (err && err != -EEXIST) {
+		st->map_full++;
+		return 0;
 	}
+	f = bpf_map_lookup_elem(&wd_flows, &k.key);
+	if (f && f->first_seen_ns == 0)
+		f->first_seen_ns = now;
+	return f;
+}
+
+/* Adds frames that passed to the flow, in one direction. */
+static __always_inline void flow_count(struct wd_flow_stats *f, const struct pkt *p, int dir,
+				       __u64 packets, __u64 bytes, __u64 now)
+{
 	if (f->last_seen_ns != now)
 		f->last_seen_ns = now;
 	/* Atomic: the two directions of a flow are counted on different CPUs. */
@@ -366,6 +373,29 @@ static __always_inline void flow_account(const struct pkt *p, __u64 mac, int dir
 	__u32 flags = p->l4 == IPPROTO_TCP ? p->tcp_flags : 0;
 	if ((f->tcp_flags[dir & 1] & flags) != flags)
 		__sync_fetch_and_or(&f->tcp_flags[dir & 1], flags);
+}
+
+static __always_inline __u64 block_generation(void)
+{
+	__u32 zero = 0;
+	__u64 *gen = bpf_map_lookup_elem(&wd_block_gen, &zero);
+	return gen ? *gen : 0;
+}
+
+/*
+ * The blocklist flags for the flow's peer: from the flow's cache while the blocklist has not
+ * changed since, from the LPM trie (and then cached) otherwise. Generation 0 means userspace
+ * never announced a change, so the trie is always asked.
+ */
+static __always_inline __u32 peer_block_flags(struct wd_flow_stats *f, const union addr16 *peer)
+{
+	__u64 gen = block_generation();
+	if (f && gen && f->block_state >> 2 == gen)
+		return f->block_state & 3;
+	__u32 flags = blocklist_flags(peer);
+	if (f && gen)
+		f->block_state = WD_BLOCK_STATE(gen, flags);
+	return flags;
 }
 
 #endif

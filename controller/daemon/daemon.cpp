@@ -240,7 +240,8 @@ void Controller::load_blocklists() {
         }
         wanted.insert(wanted.end(), parsed.entries.begin(), parsed.entries.end());
     }
-    dataplane::Blocklist table(dp_->map_fd(MapId::block_v4), dp_->map_fd(MapId::block_v6));
+    dataplane::Blocklist table(dp_->map_fd(MapId::block_v4), dp_->map_fd(MapId::block_v6),
+                                  dp_->map_fd(MapId::block_gen));
     auto [added, removed] = blocklist::sync_policy_entries(table, wanted);
     log::info("blocklist: {} policy prefix(es) in force ({} added, {} removed)", wanted.size(), added, removed);
 }
@@ -317,7 +318,8 @@ void Controller::start() {
     auto operator_entries = blocklist::load_operator_entries(state_dir_, &problems);
     for (const auto& p : problems) log::error("state: {}", p);
     if (fresh) {
-        dataplane::Blocklist table(dp_->map_fd(MapId::block_v4), dp_->map_fd(MapId::block_v6));
+        dataplane::Blocklist table(dp_->map_fd(MapId::block_v4), dp_->map_fd(MapId::block_v6),
+                                  dp_->map_fd(MapId::block_gen));
         for (const auto& e : operator_entries) table.put(e.prefix, e.flags, e.list_id);
         if (!operator_entries.empty()) log::info("blocklist: {} operator prefix(es) restored", operator_entries.size());
     }

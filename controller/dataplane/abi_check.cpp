@@ -34,10 +34,11 @@ WD_AT(wd_flow_key, daddr, 24);
 WD_AT(wd_flow_key, sport, 40);
 WD_AT(wd_flow_key, dport, 42);
 
-WD_LAYOUT(wd_flow_stats, 56);
+WD_LAYOUT(wd_flow_stats, 64);
 WD_AT(wd_flow_stats, packets, 16);
 WD_AT(wd_flow_stats, bytes, 32);
 WD_AT(wd_flow_stats, tcp_flags, 48);
+WD_AT(wd_flow_stats, block_state, 56);
 
 WD_LAYOUT(wd_quarantine, 72);
 WD_AT(wd_quarantine, since_ns, 8);
@@ -45,6 +46,7 @@ WD_AT(wd_quarantine, expires_ns, 16);
 WD_AT(wd_quarantine, dropped, 24);
 WD_AT(wd_quarantine, last_drop_ns, 56);
 WD_AT(wd_quarantine, last_event_ns, 64);
+static_assert((WD_BLOCK_IN | WD_BLOCK_OUT) <= 3, "block flags must fit WD_BLOCK_STATE's two bits");
 
 WD_LAYOUT(wd_lpm_v4_key, 8);
 WD_LAYOUT(wd_lpm_v6_key, 20);

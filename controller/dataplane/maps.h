@@ -9,11 +9,11 @@
 
 namespace warden::dataplane {
 
-enum class MapId { devices, flows, quarantine, block_v4, block_v6, gateway, evlimit, events, stats };
+enum class MapId { devices, flows, quarantine, block_v4, block_v6, block_gen, gateway, evlimit, events, stats };
 
-inline constexpr std::array<MapId, 9> kAllMaps = {
-    MapId::devices, MapId::flows,   MapId::quarantine, MapId::block_v4, MapId::block_v6,
-    MapId::gateway, MapId::evlimit, MapId::events,     MapId::stats,
+inline constexpr std::array<MapId, 10> kAllMaps = {
+    MapId::devices,   MapId::flows,   MapId::quarantine, MapId::block_v4, MapId::block_v6,
+    MapId::block_gen, MapId::gateway, MapId::evlimit,    MapId::events,   MapId::stats,
 };
 
 constexpr std::string_view map_name(MapId id) {
@@ -23,6 +23,7 @@ constexpr std::string_view map_name(MapId id) {
         case MapId::quarantine: return WD_MAP_QUARANTINE;
         case MapId::block_v4: return WD_MAP_BLOCK_V4;
         case MapId::block_v6: return WD_MAP_BLOCK_V6;
+        case MapId::block_gen: return WD_MAP_BLOCK_GEN;
         case MapId::gateway: return WD_MAP_GATEWAY;
         case MapId::evlimit: return WD_MAP_EVLIMIT;
         case MapId::events: return WD_MAP_EVENTS;

@@ -22,7 +22,7 @@ public:
     DeviceTable devices() const { return DeviceTable(fd(MapId::devices)); }
     FlowTable flows() const { return FlowTable(fd(MapId::flows)); }
     QuarantineTable quarantine() const { return QuarantineTable(fd(MapId::quarantine)); }
-    Blocklist blocklist() const { return Blocklist(fd(MapId::block_v4), fd(MapId::block_v6)); }
+    Blocklist blocklist() const { return Blocklist(fd(MapId::block_v4), fd(MapId::block_v6), fd(MapId::block_gen)); }
     GatewayTable gateway() const { return GatewayTable(fd(MapId::gateway)); }
     StatsTable stats() const { return StatsTable(fd(MapId::stats)); }
 

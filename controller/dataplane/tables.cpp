@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <ctime>
 #include <string>
 
 namespace warden::dataplane {
@@ -256,6 +257,25 @@ wd_lpm_v6_key v6_key(const net::IpAddr& a, unsigned len) {
 
 }  // namespace
 
+uint64_t Blocklist::generation() const {
+    uint32_t zero = 0;
+    uint64_t gen = 0;
+    if (bpf_map_lookup_elem(gen_fd_, &zero, &gen)) throw map_error("cannot read the blocklist generation", errno);
+    return gen;
+}
+
+void Blocklist::next_generation() {
+    // CLOCK_MONOTONIC ns: never repeats, so concurrent writers (controller, CLI) cannot
+    // bring back a generation some flow cached; fits the 62 bits WD_BLOCK_STATE keeps.
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t gen = (uint64_t(ts.tv_sec) * 1000000000ull + ts.tv_nsec) & ((1ull << 62) - 1);
+    if (gen <= generation()) gen = generation() + 1;
+    uint32_t zero = 0;
+    if (bpf_map_update_elem(gen_fd_, &zero, &gen, BPF_ANY))
+        throw map_error("cannot move the blocklist generation on", errno);
+}
+
 void Blocklist::put(const net::Prefix& prefix, uint32_t flags, uint32_t list_id) {
     wd_block_value v{list_id, flags};
     int err;
@@ -273,15 +293,20 @@ void Blocklist::put(const net::Prefix& prefix, uint32_t flags, uint32_t list_id)
                                      " (raise map_sizes.blocklist in the policy)");
         throw map_error("cannot add " + prefix.str() + " to the blocklist", e);
     }
+    next_generation();
 }
 
 bool Blocklist::remove(const net::Prefix& prefix) {
+    bool removed;
     if (prefix.is_v4()) {
         auto k = v4_key(prefix.addr, prefix.len);
-        return bpf_map_delete_elem(v4_fd_, &k) == 0;
+        removed = bpf_map_delete_elem(v4_fd_, &k) == 0;
+    } else {
+        auto k = v6_key(prefix.addr, prefix.len);
+        removed = bpf_map_delete_elem(v6_fd_, &k) == 0;
     }
-    auto k = v6_key(prefix.addr, prefix.len);
-    return bpf_map_delete_elem(v6_fd_, &k) == 0;
+    if (removed) next_generation();
+    return removed;
 }
 
 std::vector<BlockEntry> Blocklist::list() const {

@@ -90,17 +90,22 @@ struct BlockEntry {
     wd_block_value value{};
 };
 
+// Every change moves the blocklist generation on (wd_block_gen), after the trie changed, so
+// flows that cached the old answer ask the trie again.
 class Blocklist {
 public:
-    Blocklist(int v4_fd, int v6_fd) : v4_fd_(v4_fd), v6_fd_(v6_fd) {}
+    Blocklist(int v4_fd, int v6_fd, int gen_fd) : v4_fd_(v4_fd), v6_fd_(v6_fd), gen_fd_(gen_fd) {}
     void put(const net::Prefix& prefix, uint32_t flags, uint32_t list_id = 0);
     bool remove(const net::Prefix& prefix);
     std::vector<BlockEntry> list() const;
     // The longest prefix holding addr, as the kernel matches it.
     std::optional<BlockEntry> match(const net::IpAddr& addr) const;
+    uint64_t generation() const;
 
 private:
-    int v4_fd_, v6_fd_;
+    void next_generation();
+
+    int v4_fd_, v6_fd_, gen_fd_;
 };
 
 // The gateway's own MACs (frames to them count as "up") and addresses (DNS to them is

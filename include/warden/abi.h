@@ -21,6 +21,7 @@
 #define WD_MAP_BLOCK_V4   "wd_block_v4"   /* wd_lpm_v4_key -> wd_block_value (LPM trie)     */
 #define WD_MAP_BLOCK_V6   "wd_block_v6"   /* wd_lpm_v6_key -> wd_block_value (LPM trie)     */
 #define WD_MAP_GATEWAY    "wd_gateway"    /* [0] -> wd_gateway: the gateway's MACs, addresses */
+#define WD_MAP_BLOCK_GEN  "wd_block_gen"  /* [0] -> __u64: blocklist generation (see below)   */
 #define WD_MAP_EVLIMIT    "wd_evlimit"    /* wd_evlimit_key -> __u64 last event (ns)        */
 #define WD_MAP_EVENTS     "wd_events"     /* ring buffer of wd_event / wd_event_packet       */
 #define WD_MAP_STATS      "wd_stats"      /* __u32 wd_prog_id -> per-CPU wd_prog_stats       */
@@ -160,7 +161,16 @@ struct wd_flow_stats {
 	__u64 packets[2];
 	__u64 bytes[2];
 	__u32 tcp_flags[2]; /* OR of the TCP flag byte, per direction */
+	/*
+	 * The blocklist's answer for the peer, cached so the LPM trie is walked once per flow
+	 * rather than once per frame: generation << 2 | WD_BLOCK_* flags of the match (0: not
+	 * listed). Valid while the generation equals wd_block_gen[0], which userspace moves on
+	 * after every blocklist change. One word, so no CPU sees a new generation with old flags.
+	 */
+	__u64 block_state;
 };
+
+#define WD_BLOCK_STATE(gen, flags) ((__u64)(gen) << 2 | ((flags) & 3))
 
 /*
  * Per-CPU, so the drop path of a flooding device writes only its own CPU's cache lines and

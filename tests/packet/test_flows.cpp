@@ -210,9 +210,9 @@ TEST_CASE("flows: first_seen stays, last_seen moves on") {
     CHECK(h.run(Program::lan_ingress, up) == XDP_PASS);
     auto f2 = h.flows().read(key);
     REQUIRE(f2);
-    // Coarse clock: within a tick (<= 10 ms) before the first frame.
-    CHECK(f1->first_seen_ns + 10'000'000 >= before);
+    // The coarse clock lags by at most a tick (10 ms at HZ=100): allow two.
+    CHECK(f1->first_seen_ns + 20'000'000 >= before);
     CHECK(f2->first_seen_ns == f1->first_seen_ns);
-    CHECK(f2->last_seen_ns >= f1->last_seen_ns + 20'000'000);
+    CHECK(f2->last_seen_ns >= f1->last_seen_ns + 15'000'000);
     CHECK(f2->packets[WD_FLOW_UP] == 2);
 }

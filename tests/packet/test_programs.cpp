@@ -228,3 +228,41 @@ TEST_CASE("programs: a full quarantine map refuses one more entry with a clear e
     CHECK(st.dropped[WD_DROP_ISOLATED] == 1);
     CHECK(st.passed == 1);
 }
+
+TEST_CASE("programs: the harness's reset leaves every map as a fresh load has it") {
+    // Most cases share one load and reset it; a leftover would leak between cases.
+    Harness& h = shared_harness();
+    h.set_gateway();
+    h.quarantine_device(L.other, WD_LEVEL_ISOLATE);
+    h.blocklist().put(prefix("198.19.66.0/24"), WD_BLOCK_OUT | WD_BLOCK_IN);
+    h.blocklist().put(prefix("fd00:bad::/32"), WD_BLOCK_OUT);
+    REQUIRE(h.run(Program::lan_ingress, Packet().eth(L.device, L.gateway).ipv4(L.device4, L.gateway4)
+                                            .udp(5000, 53).build()) == XDP_PASS);
+    REQUIRE(h.run(Program::lan_ingress, Packet().eth(L.device, L.gateway).ipv4(L.device4, ip("198.19.66.1"))
+                                            .udp(5000, 53).build()) == XDP_DROP);
+    REQUIRE(h.run(Program::lan_egress, Packet().eth(L.gateway, L.other).ipv4(L.peer4, L.other4).udp(1, 2).build()) ==
+            TC_ACT_SHOT);
+    REQUIRE(h.run(Program::wan_ingress, Packet().eth(kUpstream, L.gateway).ipv4(ip("198.19.66.2"), L.gateway4)
+                                            .udp(1, 2).build()) == XDP_DROP);
+
+    h.reset();
+    CHECK(h.devices().read_all().empty());
+    CHECK(h.flows().read_all().empty());
+    CHECK(h.quarantine().list().empty());
+    CHECK(h.blocklist().list().empty());
+    CHECK(h.gateway().macs().empty());
+    CHECK(h.gateway().addrs().empty());
+    CHECK(h.take_events().empty());
+    for (auto p : {Program::lan_ingress, Program::lan_egress, Program::wan_ingress}) {
+        auto s = h.prog_stats(p);
+        CHECK(s.seen + s.passed + s.bytes + s.unparsed + dropped_total(s) + s.events_lost + s.map_full == 0);
+    }
+    // The event rate limits went too: L.other's drop above (well within the 1 s interval)
+    // does not hold back the report of its next one.
+    h.quarantine_device(L.other, WD_LEVEL_ISOLATE);
+    auto frame = Packet().eth(L.other, L.gateway).ipv4(L.other4, L.peer4).udp(1, 2).build();
+    CHECK(h.run(Program::lan_ingress, frame) == XDP_DROP);
+    auto events = h.take_events();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].hdr.kind == WD_EV_QUARANTINE_DROP);
+}

@@ -64,7 +64,8 @@ dataplane::QuarantineTable Harness::quarantine() const {
     return dataplane::QuarantineTable(dp_->map_fd(MapId::quarantine));
 }
 dataplane::Blocklist Harness::blocklist() const {
-    return dataplane::Blocklist(dp_->map_fd(MapId::block_v4), dp_->map_fd(MapId::block_v6));
+    return dataplane::Blocklist(dp_->map_fd(MapId::block_v4), dp_->map_fd(MapId::block_v6),
+                                dp_->map_fd(MapId::block_gen));
 }
 dataplane::GatewayTable Harness::gateway() const {
     return dataplane::GatewayTable(dp_->map_fd(MapId::gateway));
@@ -97,28 +98,44 @@ std::vector<wd_device_stats> Harness::device_stats_per_cpu(const net::Mac& mac) 
 
 namespace {
 
-// Deletes every key; the next key is always the first, since the previous one is gone.
-void delete_all(int fd, size_t key_size) {
-    std::vector<uint8_t> key(key_size);
-    while (bpf_map_get_next_key(fd, nullptr, key.data()) == 0)
-        if (bpf_map_delete_elem(fd, key.data()))
-            throw std::runtime_error(std::string("cannot empty a map: ") + std::strerror(errno));
+std::runtime_error reset_error(const bpf_map_info& info, const char* what) {
+    return std::runtime_error(std::string("cannot ") + what + " map " + info.name + ": " + std::strerror(errno));
+}
+
+// Empties one map whatever its type: keys deleted from hashes, LRUs and tries; every slot
+// of an array (each CPU's, for per-CPU arrays) written with zeros. Ring buffers are
+// drained by the caller.
+void empty_map(int fd) {
+    bpf_map_info info{};
+    uint32_t len = sizeof info;
+    if (bpf_obj_get_info_by_fd(fd, &info, &len))
+        throw std::runtime_error(std::string("cannot inspect a map: ") + std::strerror(errno));
+    switch (info.type) {
+        case BPF_MAP_TYPE_RINGBUF:
+            return;
+        case BPF_MAP_TYPE_ARRAY:
+        case BPF_MAP_TYPE_PERCPU_ARRAY: {
+            size_t copies = info.type == BPF_MAP_TYPE_PERCPU_ARRAY ? dataplane::possible_cpus() : 1;
+            // Per-CPU values are laid out in 8-byte-aligned slots.
+            std::vector<uint8_t> zeros(((info.value_size + 7) / 8) * 8 * copies);
+            for (uint32_t i = 0; i < info.max_entries; ++i)
+                if (bpf_map_update_elem(fd, &i, zeros.data(), BPF_ANY)) throw reset_error(info, "zero");
+            return;
+        }
+        default: {
+            // The next key is always the first, since the previous one is gone.
+            std::vector<uint8_t> key(info.key_size);
+            while (bpf_map_get_next_key(fd, nullptr, key.data()) == 0)
+                if (bpf_map_delete_elem(fd, key.data())) throw reset_error(info, "empty");
+            return;
+        }
+    }
 }
 
 }  // namespace
 
 void Harness::reset() {
-    delete_all(dp_->map_fd(MapId::devices), sizeof(wd_device_key));
-    delete_all(dp_->map_fd(MapId::flows), sizeof(wd_flow_key));
-    delete_all(dp_->map_fd(MapId::quarantine), sizeof(wd_device_key));
-    delete_all(dp_->map_fd(MapId::block_v4), sizeof(wd_lpm_v4_key));
-    delete_all(dp_->map_fd(MapId::block_v6), sizeof(wd_lpm_v6_key));
-    delete_all(dp_->map_fd(MapId::evlimit), sizeof(wd_evlimit_key));
-    std::vector<wd_prog_stats> zero_stats(dataplane::possible_cpus());
-    for (uint32_t prog = 0; prog < WD_PROG_MAX; ++prog)
-        if (bpf_map_update_elem(dp_->map_fd(MapId::stats), &prog, zero_stats.data(), BPF_ANY))
-            throw std::runtime_error(std::string("cannot zero wd_stats: ") + std::strerror(errno));
-    gateway().set({}, {});
+    for (MapId id : dataplane::kAllMaps) empty_map(dp_->map_fd(id));
     take_events();
 }
 
