@@ -259,6 +259,23 @@ static __always_inline int is_neighbour_discovery(const struct pkt *p)
 	       p->icmp_type >= 133 && p->icmp_type <= 137;
 }
 
+/* fe80::/10: never routed, so such a peer is on this link, not on the internet. */
+static __always_inline int is_link_local(const union addr16 *a)
+{
+	return a->b[0] == 0xfe && (a->b[1] & 0xc0) == 0x80;
+}
+
+/* ff02::/16-style link-scope multicast (all-routers, solicited-node, DHCPv6 agents...). */
+static __always_inline int is_link_multicast(const union addr16 *a)
+{
+	return a->b[0] == 0xff && (a->b[1] & 0x0f) == 0x02;
+}
+
+static __always_inline int is_v4_broadcast(const union addr16 *a)
+{
+	return addr_is_v4(a) && a->w[3] == 0xffffffff;
+}
+
 static __always_inline int udp_ports(const struct pkt *p, __u16 sport, __u16 dport)
 {
 	return p->l4 == IPPROTO_UDP && (p->flags & PKT_PORTS) && p->sport == bpf_htons(sport) &&
@@ -271,26 +288,37 @@ static __always_inline int is_dns(const struct pkt *p, __be16 server_port)
 	       server_port == bpf_htons(PORT_DNS);
 }
 
-/* From the device: ARP, ND, DHCP/DHCPv6 requests, DNS to the gateway. */
+/*
+ * From the device: ARP, and ND, DHCP/DHCPv6 and DNS only towards this link or the gateway,
+ * so none of them can carry a restricted device's traffic to the internet.
+ */
 static __always_inline int restricted_allows_from_device(const struct pkt *p)
 {
-	if (p->l3 == ETH_P_ARP || is_neighbour_discovery(p))
+	if (p->l3 == ETH_P_ARP)
 		return 1;
-	if (udp_ports(p, PORT_DHCP_CLIENT, PORT_DHCP_SERVER) ||
-	    udp_ports(p, PORT_DHCP6_CLIENT, PORT_DHCP6_SERVER))
-		return 1;
-	return is_dns(p, p->dport) && is_gateway_addr(&p->daddr);
+	const union addr16 *to = &p->daddr;
+	if (is_neighbour_discovery(p))
+		return is_link_multicast(to) || is_link_local(to) || is_gateway_addr(to);
+	if (udp_ports(p, PORT_DHCP_CLIENT, PORT_DHCP_SERVER))
+		return is_v4_broadcast(to) || is_gateway_addr(to);
+	if (udp_ports(p, PORT_DHCP6_CLIENT, PORT_DHCP6_SERVER))
+		return is_link_multicast(to) || is_gateway_addr(to);
+	return is_dns(p, p->dport) && is_gateway_addr(to);
 }
 
-/* To the device: ARP, ND, and DHCP/DHCPv6 and DNS answers from the gateway. */
+/* To the device: ARP, and ND, DHCP/DHCPv6 and DNS answers only from this link's gateway. */
 static __always_inline int restricted_allows_to_device(const struct pkt *p)
 {
-	if (p->l3 == ETH_P_ARP || is_neighbour_discovery(p))
+	if (p->l3 == ETH_P_ARP)
 		return 1;
-	if (udp_ports(p, PORT_DHCP_SERVER, PORT_DHCP_CLIENT) ||
-	    udp_ports(p, PORT_DHCP6_SERVER, PORT_DHCP6_CLIENT))
-		return 1;
-	return is_dns(p, p->sport) && is_gateway_addr(&p->saddr);
+	const union addr16 *from = &p->saddr;
+	if (is_neighbour_discovery(p))
+		return is_link_local(from) || is_gateway_addr(from);
+	if (udp_ports(p, PORT_DHCP_SERVER, PORT_DHCP_CLIENT))
+		return is_gateway_addr(from);
+	if (udp_ports(p, PORT_DHCP6_SERVER, PORT_DHCP6_CLIENT))
+		return is_link_local(from) || is_gateway_addr(from);
+	return is_dns(p, p->sport) && is_gateway_addr(from);
 }
 
 /* Which DHCP/DNS frames get copied to userspace, seen from the device's side. */

@@ -171,14 +171,14 @@ void Controller::learn_gateway(const std::vector<net::Interface>& all) {
         for (const auto& a : itf.addrs)
             if (std::find(addrs.begin(), addrs.end(), a) == addrs.end()) addrs.push_back(a);
     };
-    for (const auto& name : policy_.interfaces.lan) {
-        auto itf = net::find_interface(all, name);
-        if (!itf) continue;
-        add(*itf);
-        if (itf->master)
+    // Bridges first: their addresses are the ones devices use (DNS, DHCP), and the list is
+    // bounded; the ports' own (link-local) addresses come after.
+    for (const auto& name : policy_.interfaces.lan)
+        if (auto itf = net::find_interface(all, name); itf && itf->master)
             for (const auto& m : all)
                 if (m.index == itf->master) add(m);
-    }
+    for (const auto& name : policy_.interfaces.lan)
+        if (auto itf = net::find_interface(all, name)) add(*itf);
     if (auto wan = net::find_interface(all, policy_.interfaces.wan); wan && wan->mac &&
         std::find(macs.begin(), macs.end(), *wan->mac) == macs.end())
         macs.push_back(*wan->mac);

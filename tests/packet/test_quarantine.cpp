@@ -327,6 +327,26 @@ TEST_CASE("quarantine, from the device: lateral TCP to another LAN device is dro
                        WD_PROTO_TCP});
 }
 
+TEST_CASE("quarantine, from the device: DHCP, DHCPv6 and ND aimed past this link are dropped") {
+    // The protocols a restricted device keeps must not become its way to the internet: a
+    // DHCP "request" or an ND message addressed to an internet host is dropped.
+    SUBCASE("DHCP 68->67 renewal to the gateway passes") {
+        check_from_device({from_device().ipv4(L.device4, L.gateway4).udp(68, 67).payload(300), true,
+                           WD_PROTO_UDP, WD_COPY_DHCP4});
+    }
+    SUBCASE("DHCP 68->67 to an internet host") {
+        check_from_device({from_device().ipv4(L.device4, L.peer4).udp(68, 67).payload(300), false,
+                           WD_PROTO_UDP, WD_COPY_DHCP4});
+    }
+    SUBCASE("DHCPv6 546->547 to an internet host") {
+        check_from_device({from_device().ipv6(L.device6, ip("fd00:99::1")).udp(546, 547).payload(60), false,
+                           WD_PROTO_UDP, WD_COPY_DHCP6});
+    }
+    SUBCASE("ND 135 to an internet host") {
+        check_from_device({from_device().ipv6(L.device6, ip("fd00:99::1")).icmp(135, 0), false, WD_PROTO_ICMP});
+    }
+}
+
 // ---- frames sent to a quarantined device (lan_egress) ----
 
 TEST_CASE("quarantine, to the device: ARP reply from the gateway passes restricted") {
@@ -395,6 +415,23 @@ TEST_CASE("quarantine, to the device: lateral frames from another device are dro
 }
 
 // ---- which MAC is looked up, and when an entry counts ----
+
+TEST_CASE("quarantine, to the device: DHCP, DHCPv6 and ND from past this link are dropped") {
+    SUBCASE("DHCP 67->68 from an internet host") {
+        check_to_device({to_device().ipv4(L.peer4, L.device4).udp(67, 68).payload(300), false, WD_PROTO_UDP,
+                         WD_COPY_DHCP4});
+    }
+    SUBCASE("DHCPv6 547->546 from an internet host") {
+        check_to_device({to_device().ipv6(ip("fd00:99::1"), L.device6).udp(547, 546).payload(80), false,
+                         WD_PROTO_UDP, WD_COPY_DHCP6});
+    }
+    SUBCASE("ND 136 from an internet host") {
+        check_to_device({to_device().ipv6(ip("fd00:99::1"), L.device6).icmp(136, 0), false, WD_PROTO_ICMP});
+    }
+    SUBCASE("ND 136 from the gateway's routable address passes") {
+        check_to_device({to_device().ipv6(L.gateway6, L.device6).icmp(136, 0), true, WD_PROTO_ICMP});
+    }
+}
 
 TEST_CASE("quarantine keys on the source MAC in lan_ingress and the destination MAC in lan_egress") {
     Harness& h = shared_harness();

@@ -3,10 +3,10 @@
 // program must answer. Seeded; the seed is printed, and WARDEN_SEED=<n> replays a run.
 //
 // The oracle: lan_ingress drops exactly the frames whose source MAC has an active
-// quarantine (isolate: all; restricted: all but ARP, ND, DHCP/DHCPv6 requests and DNS to a
-// gateway address) or whose destination address is blocklisted outbound; lan_egress drops
+// quarantine (isolate: all; restricted: all but ARP, and ND, DHCP/DHCPv6 requests and DNS to
+// this link or a gateway address) or whose destination address is blocklisted outbound; lan_egress drops
 // exactly the frames to a unicast MAC with an active quarantine (restricted: all but ARP,
-// ND, DHCP/DHCPv6 answers and DNS from a gateway address); wan_ingress drops exactly the
+// and ND, DHCP/DHCPv6 answers and DNS from this link or a gateway address); wan_ingress drops exactly the
 // frames whose source address is blocklisted inbound. Every run must succeed, and each
 // program's stats must add up to the oracle's counts.
 #include <doctest/doctest.h>
@@ -199,12 +199,23 @@ private:
     bool gateway(const net::IpAddr& a) const {
         return std::find(gateway_addrs.begin(), gateway_addrs.end(), a) != gateway_addrs.end();
     }
+    // On this link: fe80::/10 (never routed) and link-scope multicast (ff02::1:2, ff02::2...).
+    static bool link_local(const net::IpAddr& a) { return a.bytes[0] == 0xfe && (a.bytes[1] & 0xc0) == 0x80; }
+    static bool link_multicast(const net::IpAddr& a) { return a.bytes[0] == 0xff && (a.bytes[1] & 0x0f) == 0x02; }
+    static bool broadcast4(const net::IpAddr& a) { return a == net::IpAddr::parse("255.255.255.255"); }
+    // ND, DHCP and DHCPv6 only to this link or the gateway, so they carry nothing further.
     bool restricted_may_send(const Reading& r) const {
-        if (r.ethertype == 0x0806 || nd(r) || udp(r, 68, 67) || udp(r, 546, 547)) return true;
+        if (r.ethertype == 0x0806) return true;
+        if (nd(r)) return link_multicast(r.dst) || link_local(r.dst) || gateway(r.dst);
+        if (udp(r, 68, 67)) return broadcast4(r.dst) || gateway(r.dst);
+        if (udp(r, 546, 547)) return link_multicast(r.dst) || gateway(r.dst);
         return (r.protocol == 6 || r.protocol == 17) && r.transport && r.dport == 53 && gateway(r.dst);
     }
     bool restricted_may_receive(const Reading& r) const {
-        if (r.ethertype == 0x0806 || nd(r) || udp(r, 67, 68) || udp(r, 547, 546)) return true;
+        if (r.ethertype == 0x0806) return true;
+        if (nd(r)) return link_local(r.src) || gateway(r.src);
+        if (udp(r, 67, 68)) return gateway(r.src);
+        if (udp(r, 547, 546)) return link_local(r.src) || gateway(r.src);
         return (r.protocol == 6 || r.protocol == 17) && r.transport && r.sport == 53 && gateway(r.src);
     }
 
