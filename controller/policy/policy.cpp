@@ -35,13 +35,17 @@ constexpr Name<QuarantineLevel> quarantine_level_names[] = {
     {"isolate", QuarantineLevel::isolate}, {"restricted", QuarantineLevel::restricted}};
 constexpr Name<BlockDirection> block_direction_names[] = {
     {"in", BlockDirection::in}, {"out", BlockDirection::out}, {"both", BlockDirection::both}};
-constexpr Name<DeviceType> device_type_names[] = {
-    {"camera", DeviceType::camera},         {"speaker", DeviceType::speaker},
-    {"tv", DeviceType::tv},                 {"plug", DeviceType::plug},
-    {"thermostat", DeviceType::thermostat}, {"hub", DeviceType::hub},
-    {"phone", DeviceType::phone},           {"laptop", DeviceType::laptop},
-    {"printer", DeviceType::printer},       {"console", DeviceType::console},
-    {"unknown", DeviceType::unknown}};
+constexpr Name<DeviceType> device_type_names[] = {{"camera", DeviceType::camera},
+                                                  {"speaker", DeviceType::speaker},
+                                                  {"tv", DeviceType::tv},
+                                                  {"plug", DeviceType::plug},
+                                                  {"thermostat", DeviceType::thermostat},
+                                                  {"hub", DeviceType::hub},
+                                                  {"phone", DeviceType::phone},
+                                                  {"laptop", DeviceType::laptop},
+                                                  {"printer", DeviceType::printer},
+                                                  {"console", DeviceType::console},
+                                                  {"unknown", DeviceType::unknown}};
 
 template <typename E, size_t N>
 std::string_view name_of(const Name<E> (&table)[N], E value) {
@@ -57,12 +61,13 @@ std::optional<E> value_of(const Name<E> (&table)[N], std::string_view text) {
     return std::nullopt;
 }
 
+// "native, generic or auto"
 template <typename E, size_t N>
 std::string list_names(const Name<E> (&table)[N]) {
     std::string out;
-    for (const auto& n : table) {
-        if (!out.empty()) out += ", ";
-        out += n.text;
+    for (size_t i = 0; i < N; ++i) {
+        if (i) out += i + 1 == N ? " or " : ", ";
+        out += table[i].text;
     }
     return out;
 }
@@ -120,7 +125,6 @@ struct Value {
 
 struct Field {
     std::string name;
-    YAML::Node key;
     Value value;
 };
 
@@ -219,10 +223,12 @@ public:
     Checker(std::string file, LoadResult& out) : file_(std::move(file)), out_(out) {}
 
     void error(const YAML::Mark& at, std::string key, std::string message) {
-        out_.errors.push_back({file_, line_of(at), column_of(at), std::move(key), std::move(message)});
+        out_.errors.push_back(
+            {file_, line_of(at), column_of(at), std::move(key), std::move(message)});
     }
     void warning(const YAML::Mark& at, std::string key, std::string message) {
-        out_.warnings.push_back({file_, line_of(at), column_of(at), std::move(key), std::move(message)});
+        out_.warnings.push_back(
+            {file_, line_of(at), column_of(at), std::move(key), std::move(message)});
     }
 
     // The value of a mapping entry; an empty value is blamed on its key, since yaml-cpp
@@ -243,8 +249,9 @@ public:
             return std::nullopt;
         }
         FirstSeen<std::string> seen;
-        for (auto it = v.node.begin(); it != v.node.end(); ++it) {
-            const YAML::Node& key = it->first;
+        // Copies, not references: yaml-cpp's iterators hand out temporaries.
+        for (const auto& entry : v.node) {
+            YAML::Node key = entry.first;
             if (!key.IsScalar()) {
                 error(key.Mark(), v.path, "expected a key name, found " + describe(key));
                 continue;
@@ -259,7 +266,7 @@ public:
                 error(key.Mark(), path, "duplicate key " + first_at(*first));
                 continue;
             }
-            fields.found.push_back({name, key, entry_value(key, it->second, path)});
+            fields.found.push_back({name, entry_value(key, entry.second, path)});
         }
         return fields;
     }
@@ -267,7 +274,8 @@ public:
     // A required entry that is absent is reported at the mapping that should hold it.
     const Field* required(const Fields& fields, std::string_view name, std::string_view what) {
         const Field* f = fields.get(name);
-        if (!f) error(fields.mark, join(fields.path, name), "missing; expected " + std::string(what));
+        if (!f)
+            error(fields.mark, join(fields.path, name), "missing; expected " + std::string(what));
         return f;
     }
 
@@ -278,18 +286,19 @@ public:
         if (!v.node.IsSequence()) {
             std::string hint;
             if (v.node.IsScalar()) hint = " (write [" + v.node.Scalar() + "] for a list of one)";
-            error(v.mark, v.path, "expected " + std::string(what) + ", found " + describe(v.node) + hint);
+            error(v.mark, v.path,
+                  "expected " + std::string(what) + ", found " + describe(v.node) + hint);
             return std::nullopt;
         }
         size_t i = 0;
-        for (auto it = v.node.begin(); it != v.node.end(); ++it, ++i) {
-            YAML::Mark at = it->Mark().is_null() ? v.mark : it->Mark();
-            items.push_back({*it, at, index(v.path, i)});
+        for (YAML::Node item : v.node) {
+            YAML::Mark at = item.Mark().is_null() ? v.mark : item.Mark();
+            items.push_back({item, at, index(v.path, i++)});
         }
         return items;
     }
 
-    // Any single-line text value.
+    // Any scalar, as text (a plain 123 is the text "123" here).
     std::optional<std::string> text(const Value& v, std::string_view what) {
         if (!v.node.IsScalar()) {
             error(v.mark, v.path, "expected " + std::string(what) + ", found " + describe(v.node));
@@ -315,8 +324,9 @@ public:
             "a whole number from " + std::to_string(min) + " to " + std::to_string(max);
         auto s = plain(v, what);
         if (!s) return std::nullopt;
-        bool digits = !s->empty() && s->size() <= 19 &&
-                      std::all_of(s->begin(), s->end(), [](char c) { return c >= '0' && c <= '9'; });
+        bool digits =
+            !s->empty() && s->size() <= 19 &&
+            std::all_of(s->begin(), s->end(), [](char c) { return c >= '0' && c <= '9'; });
         uint64_t n = digits ? std::stoull(*s) : 0;
         if (!digits || n < min || n > max) {
             error(v.mark, v.path, "expected " + what + ", found " + describe(v.node));
@@ -338,7 +348,7 @@ public:
 
     template <typename E, size_t N>
     std::optional<E> choice(const Value& v, const Name<E> (&table)[N]) {
-        std::string what = "one of: " + list_names(table);
+        std::string what = list_names(table);
         auto s = text(v, what);
         if (!s) return std::nullopt;
         auto value = value_of(table, *s);
@@ -391,8 +401,9 @@ public:
             return std::nullopt;
         }
         if (mac->is_multicast()) {
-            error(v.mark, v.path,
-                  describe(v.node) + " is a multicast/broadcast address, which no device sends from");
+            error(
+                v.mark, v.path,
+                describe(v.node) + " is a multicast/broadcast address, which no device sends from");
             return std::nullopt;
         }
         return mac;
@@ -405,7 +416,8 @@ public:
         std::string why;
         auto p = net::Prefix::parse(*s, &why);
         if (!p) {
-            error(v.mark, v.path, describe(v.node) + " is not a prefix: " + why + "; expected " + what);
+            error(v.mark, v.path,
+                  describe(v.node) + " is not a prefix: " + why + "; expected " + what);
             return std::nullopt;
         }
         return p;
@@ -417,10 +429,11 @@ public:
         const char* what = "an interface name (1 to 15 characters, no '/', ':' or spaces)";
         auto s = text(v, what);
         if (!s) return std::nullopt;
-        bool valid = !s->empty() && s->size() <= 15 && *s != "." && *s != ".." &&
-                     std::none_of(s->begin(), s->end(), [](char c) {
-                         return c == '/' || c == ':' || static_cast<unsigned char>(c) <= ' ' || c == 0x7f;
-                     });
+        bool valid =
+            !s->empty() && s->size() <= 15 && *s != "." && *s != ".." &&
+            std::none_of(s->begin(), s->end(), [](char c) {
+                return c == '/' || c == ':' || static_cast<unsigned char>(c) <= ' ' || c == 0x7f;
+            });
         if (!valid) {
             error(v.mark, v.path, "expected " + std::string(what) + ", found " + describe(v.node));
             return std::nullopt;
@@ -432,7 +445,8 @@ public:
         auto s = text(v, "an absolute path");
         if (!s) return std::nullopt;
         if (s->empty() || (*s)[0] != '/') {
-            error(v.mark, v.path, "expected an absolute path (starting with '/'), found " + describe(v.node));
+            error(v.mark, v.path,
+                  "expected an absolute path (starting with '/'), found " + describe(v.node));
             return std::nullopt;
         }
         return s;
@@ -468,7 +482,8 @@ private:
         }
         if (!closest.empty()) message += " (did you mean '" + std::string(closest) + "'?)";
         message += "; expected one of: ";
-        for (size_t i = 0; i < allowed.size(); ++i) message += (i ? ", " : "") + std::string(allowed[i]);
+        for (size_t i = 0; i < allowed.size(); ++i)
+            message += (i ? ", " : "") + std::string(allowed[i]);
         return message;
     }
 
@@ -490,7 +505,8 @@ void read_interfaces(Checker& c, const Value& v, Interfaces& out) {
     auto items = c.list(lan->value, "a list of LAN interface names");
     if (!items) return;
     if (items->empty()) {
-        c.error(lan->value.mark, lan->value.path, "expected at least one LAN interface, found none");
+        c.error(lan->value.mark, lan->value.path,
+                "expected at least one LAN interface, found none");
         return;
     }
     FirstSeen<std::string> seen;
@@ -498,7 +514,8 @@ void read_interfaces(Checker& c, const Value& v, Interfaces& out) {
         auto name = c.interface_name(item);
         if (!name) continue;
         if (!out.wan.empty() && *name == out.wan) {
-            c.error(item.mark, item.path, "'" + *name + "' is the WAN interface; a port is either WAN or LAN");
+            c.error(item.mark, item.path,
+                    "'" + *name + "' is the WAN interface; a port is either WAN or LAN");
             continue;
         }
         if (auto first = seen.repeat(*name, item.mark)) {
@@ -528,7 +545,8 @@ void read_map_sizes(Checker& c, const Value& v, MapSizes& out) {
     if (!fields) return;
     auto size = [&](std::string_view key, SizeBounds bounds, uint32_t& dest) {
         if (auto f = fields->get(key))
-            if (auto n = c.whole_number(f->value, bounds.min, bounds.max)) dest = static_cast<uint32_t>(*n);
+            if (auto n = c.whole_number(f->value, bounds.min, bounds.max))
+                dest = static_cast<uint32_t>(*n);
     };
     size("devices", devices_bounds, out.devices);
     size("flows", flows_bounds, out.flows);
@@ -557,7 +575,8 @@ void read_quarantine(Checker& c, const Value& v, QuarantineDefaults& out) {
     if (auto f = fields->get("default_duration")) {
         if (f->value.node.IsScalar() && f->value.node.Scalar() == "forever") {
             out.duration = std::nullopt;
-        } else if (auto d = c.duration(f->value, quarantine_duration_min, quarantine_duration_max)) {
+        } else if (auto d =
+                       c.duration(f->value, quarantine_duration_min, quarantine_duration_max)) {
             out.duration = *d;
         }
     }
@@ -568,9 +587,11 @@ void read_events_log(Checker& c, const Value& v, EventsLog& out) {
     auto fields = c.mapping(v, keys, "a mapping with max_size and keep");
     if (!fields) return;
     if (auto f = fields->get("max_size"))
-        if (auto bytes = c.size(f->value, events_log_min_size, events_log_max_size)) out.max_size = *bytes;
+        if (auto bytes = c.size(f->value, events_log_min_size, events_log_max_size))
+            out.max_size = *bytes;
     if (auto f = fields->get("keep"))
-        if (auto n = c.whole_number(f->value, 0, events_log_max_keep)) out.keep = static_cast<unsigned>(*n);
+        if (auto n = c.whole_number(f->value, 0, events_log_max_keep))
+            out.keep = static_cast<unsigned>(*n);
 }
 
 void read_exempt(Checker& c, const Value& v, std::vector<net::Mac>& out) {
@@ -595,42 +616,30 @@ void read_devices(Checker& c, const Value& v, std::vector<NamedDevice>& out) {
     if (!items) return;
     FirstSeen<net::Mac> seen;
     for (const auto& item : *items) {
-        auto fields = c.mapping(item, keys, "a device: a mapping with mac, name, and optionally type and notes");
+        auto fields = c.mapping(
+            item, keys, "a device: a mapping with mac, name, and optionally type and notes");
         if (!fields) continue;
-        bool ok = true;
-        NamedDevice device;
-        if (auto f = c.required(*fields, "mac", "the device's MAC address")) {
-            auto mac = c.mac(f->value);
-            if (mac) {
-                if (auto first = seen.repeat(*mac, f->value.mark)) {
-                    c.error(f->value.mark, f->value.path,
-                            mac->str() + " is already named at line " + std::to_string(*first));
-                    mac.reset();
-                }
+        auto mac_field = c.required(*fields, "mac", "the device's MAC address");
+        auto name_field =
+            c.required(*fields, "name", "a name for the device, e.g. name: Kitchen speaker");
+
+        std::optional<net::Mac> mac = mac_field ? c.mac(mac_field->value) : std::nullopt;
+        if (mac) {
+            if (auto first = seen.repeat(*mac, mac_field->value.mark)) {
+                c.error(mac_field->value.mark, mac_field->value.path,
+                        mac->str() + " is already named at line " + std::to_string(*first));
+                mac.reset();
             }
-            if (mac) device.mac = *mac;
-            ok = ok && mac.has_value();
-        } else {
-            ok = false;
         }
-        if (auto f = c.required(*fields, "name", "a name for the device, e.g. name: Kitchen speaker")) {
-            auto name = c.display_name(f->value);
-            if (name) device.name = *name;
-            ok = ok && name.has_value();
-        } else {
-            ok = false;
-        }
-        if (auto f = fields->get("type")) {
-            auto type = c.choice(f->value, device_type_names);
-            if (type) device.type = *type;
-            ok = ok && type.has_value();
-        }
-        if (auto f = fields->get("notes"); f && !f->value.node.IsNull()) {
-            auto notes = c.text(f->value, "free text");
-            if (notes) device.notes = *notes;
-            ok = ok && notes.has_value();
-        }
-        if (ok) out.push_back(std::move(device));
+        std::optional<std::string> name =
+            name_field ? c.display_name(name_field->value) : std::nullopt;
+        std::optional<DeviceType> type = DeviceType::unknown;
+        if (auto f = fields->get("type")) type = c.choice(f->value, device_type_names);
+        std::optional<std::string> notes = "";
+        if (auto f = fields->get("notes"); f && !f->value.node.IsNull())
+            notes = c.text(f->value, "free text");
+
+        if (mac && name && type && notes) out.push_back({*mac, *name, *type, *notes});
     }
 }
 
@@ -648,15 +657,18 @@ void read_blocklist(Checker& c, const Value& v, Blocklist& out) {
 
     if (auto f = fields->get("files")) {
         FirstSeen<std::string> seen;
-        for (const auto& item : c.list(f->value, "a list of files").value_or(std::vector<Value>{})) {
-            auto entry = c.mapping(item, file_keys, "a file: a mapping with path and optionally direction");
+        for (const auto& item :
+             c.list(f->value, "a list of files").value_or(std::vector<Value>{})) {
+            auto entry =
+                c.mapping(item, file_keys, "a file: a mapping with path and optionally direction");
             if (!entry) continue;
             auto p = c.required(*entry, "path", "the absolute path of a file of prefixes");
             std::optional<std::string> path = p ? c.absolute_path(p->value) : std::nullopt;
             auto direction = read_direction(c, *entry);
             if (path) {
                 if (auto first = seen.repeat(*path, p->value.mark)) {
-                    c.error(p->value.mark, p->value.path, *path + " is listed twice " + first_at(*first));
+                    c.error(p->value.mark, p->value.path,
+                            *path + " is listed twice " + first_at(*first));
                     continue;
                 }
             }
@@ -666,20 +678,25 @@ void read_blocklist(Checker& c, const Value& v, Blocklist& out) {
 
     if (auto f = fields->get("prefixes")) {
         FirstSeen<net::Prefix> seen;
-        for (const auto& item : c.list(f->value, "a list of prefixes").value_or(std::vector<Value>{})) {
-            auto entry = c.mapping(item, prefix_keys, "a prefix: a mapping with prefix and optionally direction");
+        for (const auto& item :
+             c.list(f->value, "a list of prefixes").value_or(std::vector<Value>{})) {
+            auto entry = c.mapping(item, prefix_keys,
+                                   "a prefix: a mapping with prefix and optionally direction");
             if (!entry) continue;
-            auto p = c.required(*entry, "prefix", "an IPv4 or IPv6 prefix, e.g. prefix: 198.18.200.0/24");
+            auto p = c.required(*entry, "prefix",
+                                "an IPv4 or IPv6 prefix, e.g. prefix: 198.18.200.0/24");
             std::optional<net::Prefix> prefix = p ? c.prefix(p->value) : std::nullopt;
             auto direction = read_direction(c, *entry);
             if (prefix) {
                 if (auto first = seen.repeat(*prefix, p->value.mark)) {
-                    c.error(p->value.mark, p->value.path, prefix->str() + " is listed twice " + first_at(*first));
+                    c.error(p->value.mark, p->value.path,
+                            prefix->str() + " is listed twice " + first_at(*first));
                     continue;
                 }
                 if (prefix->len == 0)
                     c.warning(p->value.mark, p->value.path,
-                              prefix->str() + " matches every " + (prefix->is_v4() ? "IPv4" : "IPv6") + " address");
+                              prefix->str() + " matches every " +
+                                  (prefix->is_v4() ? "IPv4" : "IPv6") + " address");
             }
             if (prefix && direction) out.prefixes.push_back({*prefix, *direction});
         }
@@ -689,12 +706,14 @@ void read_blocklist(Checker& c, const Value& v, Blocklist& out) {
 void read_detectors(Checker& c, const Value& v, YAML::Node& out) {
     if (v.node.IsNull()) return;
     if (!v.node.IsMap()) {
-        c.error(v.mark, v.path, "expected a mapping (reserved for detector settings), found " + describe(v.node));
+        c.error(v.mark, v.path,
+                "expected a mapping (reserved for detector settings), found " + describe(v.node));
         return;
     }
-    for (auto it = v.node.begin(); it != v.node.end(); ++it) {
-        std::string name = it->first.IsScalar() ? it->first.Scalar() : describe(it->first);
-        c.warning(it->first.Mark(), join(v.path, name),
+    for (const auto& entry : v.node) {
+        YAML::Node key = entry.first;
+        std::string name = key.IsScalar() ? key.Scalar() : describe(key);
+        c.warning(key.Mark(), join(v.path, name),
                   "kept but not interpreted yet: no detector reads it, so it has no effect");
     }
     out = v.node;
@@ -702,11 +721,14 @@ void read_detectors(Checker& c, const Value& v, YAML::Node& out) {
 
 void read_policy(Checker& c, const YAML::Node& root, Policy& policy) {
     static constexpr std::string_view keys[] = {
-        "interfaces", "xdp_mode",   "interval", "detach_on_exit", "log_level", "paths",    "map_sizes",
-        "quarantine", "events_log", "exempt",   "devices",        "blocklist", "detectors"};
+        "interfaces", "xdp_mode",  "interval",   "detach_on_exit", "log_level",
+        "paths",      "map_sizes", "quarantine", "events_log",     "exempt",
+        "devices",    "blocklist", "detectors"};
     Value top{root, root.Mark(), ""};
     if (root.IsNull()) {
-        c.error(root.Mark(), "interfaces", "missing: the file holds no policy; expected at least interfaces.wan and interfaces.lan");
+        c.error(root.Mark(), "interfaces",
+                "missing: the file holds no policy; expected at least interfaces.wan and "
+                "interfaces.lan");
         return;
     }
     auto fields = c.mapping(top, keys, "a mapping of policy keys (interfaces, map_sizes, ...)");
@@ -759,7 +781,8 @@ public:
     void OnDocumentEnd() override {}
     void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { root(mark, false); }
     void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { root(mark, true); }
-    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override {
+    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  const std::string&) override {
         root(mark, true);
     }
     void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
@@ -799,11 +822,13 @@ LoadResult load_text(std::string_view yaml, const std::string& name) {
         for (int i = 0; i < 3 && parser.HandleNextDocument(scan); ++i) {
         }
         if (auto stuck = scan.stuck_at()) {
-            char found = stuck->pos >= 0 && size_t(stuck->pos) < text.size() ? text[stuck->pos] : '?';
-            c.error(*stuck, "",
-                    found == ','
-                        ? std::string("unexpected ','; commas separate items only inside [ ] or { }")
-                        : std::string("unexpected '") + found + "'");
+            char found =
+                stuck->pos >= 0 && size_t(stuck->pos) < text.size() ? text[stuck->pos] : '?';
+            c.error(
+                *stuck, "",
+                found == ','
+                    ? std::string("unexpected ','; commas separate items only inside [ ] or { }")
+                    : std::string("unexpected '") + found + "'");
             return out;
         }
         root = YAML::Load(text);
@@ -846,11 +871,16 @@ LoadResult load_text(std::string_view yaml, const std::string& name) {
 }
 
 LoadResult load_file(const std::string& path) {
-    auto unreadable = [&](int err) {
+    auto refuse = [&](std::string why) {
         LoadResult out;
-        out.errors.push_back({path, 0, 0, "", std::string("cannot read the policy file: ") + std::strerror(err)});
+        out.errors.push_back({path, 0, 0, "", std::move(why)});
         return out;
     };
+    auto unreadable = [&](int err) {
+        return refuse(std::string("cannot read the policy file: ") + std::strerror(err));
+    };
+    // A policy is a few kilobytes; a cap keeps `policy check /dev/zero` from eating memory.
+    constexpr size_t max_policy_bytes = 1 << 20;
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return unreadable(errno);
     std::string text;
@@ -865,6 +895,10 @@ LoadResult load_file(const std::string& path) {
         }
         if (n == 0) break;
         text.append(buf, static_cast<size_t>(n));
+        if (text.size() > max_policy_bytes) {
+            ::close(fd);
+            return refuse("larger than 1 MiB: not a policy file");
+        }
     }
     ::close(fd);
     return load_text(text, path);

@@ -23,9 +23,13 @@ constexpr std::array<Unit, 5> duration_units{{
 
 constexpr std::array<Unit, 9> size_units{{
     {"B", 1},
-    {"kB", 1ull << 10}, {"KB", 1ull << 10}, {"KiB", 1ull << 10},
-    {"MB", 1ull << 20}, {"MiB", 1ull << 20},
-    {"GB", 1ull << 30}, {"GiB", 1ull << 30},
+    {"kB", 1ull << 10},
+    {"KB", 1ull << 10},
+    {"KiB", 1ull << 10},
+    {"MB", 1ull << 20},
+    {"MiB", 1ull << 20},
+    {"GB", 1ull << 30},
+    {"GiB", 1ull << 30},
     {"TB", 1ull << 40},
 }};
 
@@ -84,7 +88,8 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text, s
             if (pos < text.size() && (text[pos] == '.' || text[pos] == ','))
                 return fail<Result>(why, "fractions are not allowed; write 1m30s, not 1.5m");
             if (pos < text.size())
-                return fail<Result>(why, std::string("unexpected '") + text[pos] + "'; " + expected);
+                return fail<Result>(why,
+                                    std::string("unexpected '") + text[pos] + "'; " + expected);
             return fail<Result>(why, "a number without a unit; " + std::string(expected));
         }
         size_t unit = 0;
@@ -92,7 +97,8 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text, s
         if (unit == duration_units.size())
             return fail<Result>(why, "unknown unit '" + std::string(suffix) + "'; " + expected);
         if (unit < next_unit)
-            return fail<Result>(why, "units must go from largest to smallest, each once (e.g. 1h30m)");
+            return fail<Result>(why,
+                                "units must go from largest to smallest, each once (e.g. 1h30m)");
         next_unit = unit + 1;
         uint64_t ms = 0;
         if (!multiply(number, duration_units[unit].factor, ms) || ms > max_ms - total)
@@ -148,11 +154,12 @@ std::optional<uint64_t> parse_size(std::string_view text, std::string* why) {
 
 std::string format_size(uint64_t bytes) {
     // Only the canonical spellings, largest exact unit first.
-    constexpr std::array<Unit, 4> canonical{{
-        {"TB", 1ull << 40}, {"GB", 1ull << 30}, {"MB", 1ull << 20}, {"kB", 1ull << 10}}};
+    constexpr std::array<Unit, 4> canonical{
+        {{"TB", 1ull << 40}, {"GB", 1ull << 30}, {"MB", 1ull << 20}, {"kB", 1ull << 10}}};
     if (bytes != 0) {
         for (const auto& unit : canonical)
-            if (bytes % unit.factor == 0) return std::to_string(bytes / unit.factor) + std::string(unit.suffix);
+            if (bytes % unit.factor == 0)
+                return std::to_string(bytes / unit.factor) + std::string(unit.suffix);
     }
     return std::to_string(bytes) + "B";
 }

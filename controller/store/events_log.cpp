@@ -29,7 +29,7 @@ std::string iso_time(int64_t unix_ms) {
 }
 
 EventLog::EventLog(fs::path file, uint64_t max_bytes, int keep)
-    : file_(std::move(file)), max_bytes_(max_bytes), keep_(keep < 1 ? 1 : keep) {}
+    : file_(std::move(file)), max_bytes_(max_bytes), keep_(keep < 0 ? 0 : keep) {}
 
 namespace {
 
@@ -59,6 +59,10 @@ struct EventsLock {
 
 void EventLog::rotate() {
     std::error_code ec;
+    if (keep_ == 0) {  // nothing kept: start the log afresh
+        fs::remove(file_, ec);
+        return;
+    }
     fs::remove(rotated(file_, keep_), ec);
     for (int n = keep_ - 1; n >= 1; --n)
         if (fs::exists(rotated(file_, n), ec)) fs::rename(rotated(file_, n), rotated(file_, n + 1), ec);

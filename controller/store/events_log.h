@@ -1,6 +1,7 @@
 // The events log: one JSON object a line (quarantine, release, blocklist hits, new devices,
 // policy reloads, ...), appended by the controller and by operator commands, rotated by
-// size (events.jsonl -> .1 -> .2 ... up to keep files). `warden events` reads it.
+// size (events.jsonl -> .1 -> .2 ... up to keep files; keep 0 starts afresh). `warden
+// events` reads it.
 #pragma once
 
 #include <cstdint>

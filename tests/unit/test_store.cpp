@@ -176,3 +176,15 @@ TEST_CASE("iso_time prints UTC with milliseconds") {
     CHECK(store::iso_time(0) == "1970-01-01T00:00:00.000Z");
     CHECK(store::iso_time(1'796'011'491'998) == "2026-11-30T04:04:51.998Z");
 }
+
+TEST_CASE("an events log that keeps no rotated files starts afresh when full") {
+    TempDir d;
+    auto file = d.path / "events.jsonl";
+    store::EventLog log(file, 300, 0);
+    for (int i = 0; i < 10; ++i) log.append({{"kind", "test"}, {"n", i}});
+    CHECK_FALSE(fs::exists(d.path / "events.jsonl.1"));
+    auto events = store::EventLog::read_all(file, 0);
+    REQUIRE_FALSE(events.empty());
+    CHECK(events.size() < 10);
+    CHECK(events.back()["n"] == 9);
+}
