@@ -30,6 +30,17 @@ static __always_inline struct wd_prog_stats *prog_stats(__u32 prog)
 	return bpf_map_lookup_elem(&wd_stats, &prog);
 }
 
+/* Counts a parsed frame in its protocol bucket (and as unparsed when it is); returns the
+ * bucket, bounded for the verifier. */
+static __always_inline __u32 count_parsed(struct wd_prog_stats *st, const struct pkt *p, __u64 frames)
+{
+	__u32 bucket = p->bucket < WD_PROTO_MAX ? p->bucket : WD_PROTO_OTHER;
+	st->proto_packets[bucket] += frames;
+	if (p->flags & PKT_UNPARSED)
+		st->unparsed++;
+	return bucket;
+}
+
 static __always_inline int quarantine_active(const struct wd_quarantine *q, __u64 now)
 {
 	return q->expires_ns == 0 || q->expires_ns > now;
@@ -67,6 +78,29 @@ static __always_inline struct wd_event *event_start(__u32 kind, const __u8 *mac,
 	ev->kind = kind;
 	ev->ifindex = ifindex;
 	mac_copy(ev->mac, mac);
+	return ev;
+}
+
+/* A packet-copy event with its header filled in; the caller copies the frame, sets
+ * hdr.cap_len and submits. NULL (counted as lost) when the ring is full. */
+static __always_inline struct wd_event_packet *copy_event_start(__u8 copy_kind, const __u8 *mac,
+								__u8 direction, __u32 frame_len,
+								__u32 ifindex, __u64 now,
+								struct wd_prog_stats *st)
+{
+	struct wd_event_packet *ev = bpf_ringbuf_reserve(&wd_events, sizeof(*ev), 0);
+	if (!ev) {
+		st->events_lost++;
+		return 0;
+	}
+	__builtin_memset(&ev->hdr, 0, sizeof(ev->hdr));
+	ev->hdr.ts_ns = now;
+	ev->hdr.kind = WD_EV_PACKET_COPY;
+	ev->hdr.ifindex = ifindex;
+	mac_copy(ev->hdr.mac, mac);
+	ev->hdr.direction = direction;
+	ev->hdr.detail = copy_kind;
+	ev->hdr.frame_len = frame_len;
 	return ev;
 }
 
@@ -297,13 +331,14 @@ static __always_inline int restricted_allows_from_device(const struct pkt *p)
 	if (p->l3 == ETH_P_ARP)
 		return 1;
 	const union addr16 *to = &p->daddr;
+	int to_gateway = is_gateway_addr(to); /* once: each copy of its loop costs the verifier */
 	if (is_neighbour_discovery(p))
-		return is_link_multicast(to) || is_link_local(to) || is_gateway_addr(to);
+		return is_link_multicast(to) || is_link_local(to) || to_gateway;
 	if (udp_ports(p, PORT_DHCP_CLIENT, PORT_DHCP_SERVER))
-		return is_v4_broadcast(to) || is_gateway_addr(to);
+		return is_v4_broadcast(to) || to_gateway;
 	if (udp_ports(p, PORT_DHCP6_CLIENT, PORT_DHCP6_SERVER))
-		return is_link_multicast(to) || is_gateway_addr(to);
-	return is_dns(p, p->dport) && is_gateway_addr(to);
+		return is_link_multicast(to) || to_gateway;
+	return is_dns(p, p->dport) && to_gateway;
 }
 
 /* To the device: ARP, and ND, DHCP/DHCPv6 and DNS answers only from this link's gateway. */
@@ -312,13 +347,14 @@ static __always_inline int restricted_allows_to_device(const struct pkt *p)
 	if (p->l3 == ETH_P_ARP)
 		return 1;
 	const union addr16 *from = &p->saddr;
+	int from_gateway = is_gateway_addr(from);
 	if (is_neighbour_discovery(p))
-		return is_link_local(from) || is_gateway_addr(from);
+		return is_link_local(from) || from_gateway;
 	if (udp_ports(p, PORT_DHCP_SERVER, PORT_DHCP_CLIENT))
-		return is_gateway_addr(from);
+		return from_gateway;
 	if (udp_ports(p, PORT_DHCP6_SERVER, PORT_DHCP6_CLIENT))
-		return is_link_local(from) || is_gateway_addr(from);
-	return is_dns(p, p->sport) && is_gateway_addr(from);
+		return is_link_local(from) || from_gateway;
+	return is_dns(p, p->sport) && from_gateway;
 }
 
 /* Which DHCP/DNS frames get copied to userspace, seen from the device's side. */

@@ -41,6 +41,13 @@ uint32_t origin_code(const std::string& origin) {
 
 namespace {
 
+// A record for a quarantine the kernel holds but the state file lost.
+QuarantineRecord unrecorded(const net::Mac& mac) {
+    QuarantineRecord r;
+    r.mac = mac;
+    return r;
+}
+
 json event_for(const char* kind, const QuarantineRecord& r) {
     json e = store::to_json(r);
     e["kind"] = kind;
@@ -54,6 +61,10 @@ Manager::Manager(dataplane::QuarantineTable table, const store::StateDir& state,
 
 std::vector<QuarantineRecord> Manager::load_records(std::vector<std::string>* problems) const {
     auto loaded = state_.load_quarantines();
+    // Damage moves the file aside: the valid records go back into a fresh file at once, or
+    // the first reader to find the damage (a `quarantine list`, a poll) would leave no state
+    // file and a reboot would lose every quarantine in it. Callers hold the state dir's lock.
+    if (loaded.moved_aside) state_.save_quarantines(loaded.records);
     if (problems) {
         problems->insert(problems->end(), loaded.problems.begin(), loaded.problems.end());
         if (loaded.moved_aside) problems->push_back("damaged file kept as " + loaded.moved_aside->string());
@@ -93,7 +104,7 @@ bool Manager::release(const net::Mac& mac, const std::string& why, const std::st
     bool in_map = table_.remove(mac);
     auto it = std::find_if(records.begin(), records.end(), [&](auto& r) { return r.mac == mac; });
     if (!in_map && it == records.end()) return false;
-    QuarantineRecord released = it != records.end() ? *it : QuarantineRecord{mac};
+    QuarantineRecord released = it != records.end() ? *it : unrecorded(mac);
     if (it != records.end()) records.erase(it);
     state_.save_quarantines(records);
     json e = event_for("release", released);
@@ -104,31 +115,30 @@ bool Manager::release(const net::Mac& mac, const std::string& why, const std::st
 }
 
 std::vector<QuarantineRecord> Manager::expire() {
-    std::vector<QuarantineRecord> released;
     uint64_t mono_now = monotonic_ns();
     int64_t wall_now = store::now_unix_ms();
-    std::vector<net::Mac> due;
-    for (const auto& q : table_.list())
-        if (q.expires_ns && q.expires_ns <= mono_now) due.push_back(q.mac);
+    std::map<net::Mac, QuarantineRecord> due;
     {
-        // Records whose wall-clock expiry passed, even if the map lost them.
         store::DirLock lock(state_.path());
-        for (const auto& r : load_records(nullptr))
-            if (r.expires_ms && *r.expires_ms <= wall_now &&
-                std::find(due.begin(), due.end(), r.mac) == due.end())
-                due.push_back(r.mac);
+        auto records = load_records(nullptr);
+        auto record_of = [&](const net::Mac& mac) {
+            auto it = std::find_if(records.begin(), records.end(), [&](auto& r) { return r.mac == mac; });
+            return it != records.end() ? *it : unrecorded(mac);
+        };
+        for (const auto& q : table_.list())
+            if (q.expires_ns && q.expires_ns <= mono_now) due.emplace(q.mac, record_of(q.mac));
+        // Records whose wall-clock expiry passed, even if the map lost them.
+        for (const auto& r : records)
+            if (r.expires_ms && *r.expires_ms <= wall_now) due.emplace(r.mac, r);
     }
-    for (const auto& mac : due) {
-        std::vector<std::string> ignored;
-        auto records = load_records(&ignored);
-        auto it = std::find_if(records.begin(), records.end(), [&](auto& r) { return r.mac == mac; });
-        QuarantineRecord rec = it != records.end() ? *it : QuarantineRecord{mac};
+    std::vector<QuarantineRecord> released;
+    for (const auto& [mac, rec] : due)
         if (release(mac, "expired", "warden")) released.push_back(rec);
-    }
     return released;
 }
 
 std::vector<Status> Manager::list() const {
+    store::DirLock lock(state_.path());  // reading may repair a damaged file (load_records)
     std::map<net::Mac, Status> by_mac;
     for (const auto& r : load_records(nullptr)) by_mac[r.mac].record = r;
     for (const auto& q : table_.list()) {

@@ -2,6 +2,7 @@
 // totals, each program counting in its own wd_stats slot, and full maps.
 #include <doctest/doctest.h>
 #include <linux/bpf.h>
+#include <bpf/bpf.h>
 #include <linux/pkt_cls.h>
 
 #include <stdexcept>
@@ -265,4 +266,19 @@ TEST_CASE("programs: the harness's reset leaves every map as a fresh load has it
     auto events = h.take_events();
     REQUIRE(events.size() == 1);
     CHECK(events[0].hdr.kind == WD_EV_QUARANTINE_DROP);
+}
+
+TEST_CASE("programs: each verifies with room to spare under the verifier's 1M-instruction budget") {
+    // Verification cost grows with every branch; older kernels prune less than this one.
+    // A program that creeps towards the limit fails to load on someone's gateway first,
+    // so the budget here is a fifth of the kernel's.
+    Harness& h = shared_harness();
+    for (auto p : {Program::lan_ingress, Program::lan_egress, Program::wan_ingress}) {
+        bpf_prog_info info{};
+        uint32_t len = sizeof info;
+        REQUIRE(bpf_obj_get_info_by_fd(h.dataplane().program_fd(p), &info, &len) == 0);
+        CAPTURE(info.name);
+        CHECK(info.verified_insns > 0);
+        CHECK(info.verified_insns < 200'000);
+    }
 }
