@@ -86,6 +86,37 @@ def tcp_wire_bytes(payload, mss, mtu):
 UDP_FRAME_OVERHEAD = 14 + 20 + 8  # Ethernet, IPv4, UDP headers around each iperf3 datagram
 
 
+# One-way UDP probes (Testbed.udp_probes): a listener that counts datagrams for a while, and a
+# sender. Small programs for the system python, run inside the namespaces.
+_UDP_PROBE_PORT = 9100
+_UDP_LISTENER = """
+import socket, sys, time
+addr, port, listen_s = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((addr, port))
+print("ready", file=sys.stderr, flush=True)
+deadline, received = time.monotonic() + listen_s, 0
+while (left := deadline - time.monotonic()) > 0:
+    s.settimeout(left)
+    try:
+        received += s.recv(64) == b"warden-probe"
+    except socket.timeout:
+        break
+print(received)
+"""
+_UDP_SENDER = """
+import socket, sys, time
+addr, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(count):
+    try:
+        s.sendto(b"warden-probe", (addr, port))
+    except OSError:
+        pass  # e.g. no neighbour entry: the datagram is lost, which the listener reports
+    time.sleep(0.02)
+"""
+
+
 class Device:
     def __init__(self, env, k):
         self.k = k
@@ -152,6 +183,12 @@ class Testbed:
     def state_dir(self):
         return self.env["WD_STATE_DIR"]
 
+    @property
+    def gw_lan_mac(self):
+        result = run(["ip", "-n", self.gw_ns, "-j", "link", "show", "dev", self.env["WD_LAN_BRIDGE"]])
+        check(result.returncode == 0, f"cannot read the MAC of the gateway's bridge: {result.stderr.strip()}")
+        return json.loads(result.stdout)[0]["address"]
+
     def in_ns(self, ns, *cmd):
         # `ip netns exec` gives the namespace its own /etc/resolv.conf; it hides bpffs, which
         # nothing run this way needs.
@@ -181,10 +218,90 @@ class Testbed:
                                            for (ns, t), a in answered.items()))
         return answered
 
+    def udp_probes(self, probes, count=5, listen_s=1.5):
+        """One-way probes: for each (from_ns, to_ns, to_addr), sends `count` UDP datagrams from
+        from_ns to a listener on to_addr in to_ns, all probes at once. Nothing is sent back, so a
+        probe tells one direction from the other (a ping needs both). Returns the number of
+        datagrams each listener received."""
+        listeners = []
+        for i, (_, to_ns, to_addr) in enumerate(probes):
+            proc = subprocess.Popen(self.in_ns(to_ns, "/usr/bin/python3", "-c", _UDP_LISTENER, to_addr,
+                                               str(_UDP_PROBE_PORT + i), str(listen_s)),
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            listeners.append(proc)
+        try:
+            for proc in listeners:  # each says "ready" on stderr once bound; the count comes on stdout
+                line = proc.stderr.readline().strip()
+                check(line == "ready", f"a UDP probe listener did not start: {line[:300]}")
+            senders = [subprocess.Popen(self.in_ns(from_ns, "/usr/bin/python3", "-c", _UDP_SENDER, to_addr,
+                                                   str(_UDP_PROBE_PORT + i), str(count)),
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                       for i, (from_ns, _, to_addr) in enumerate(probes)]
+            for proc in senders:
+                proc.wait(timeout=10)
+            received = [int(proc.communicate(timeout=listen_s + 10)[0].strip() or -1) for proc in listeners]
+        finally:
+            for proc in listeners:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        TRACE.append("udp probes: " + ", ".join(f"{f}->{t} {a}: {n}/{count}"
+                                                for (f, t, a), n in zip(probes, received)))
+        return received
+
     def mtu(self, device):
         result = run(["ip", "-n", device.ns, "-j", "link", "show", "dev", self.env["WD_DEV_IF"]])
         check(result.returncode == 0, f"cannot read the MTU of {device}: {result.stderr.strip()}")
         return int(json.loads(result.stdout)[0]["mtu"])
+
+
+class PidRecord:
+    """The controllers a test run started, one PID a line in a file named after the testbed
+    prefix, so that the next run can stop what a killed run left behind (ctest's timeout kills
+    the test, not the controller in its own session). A PID counts only while its command line
+    still names `marker` (the run's work dir pattern): a recycled PID is never signalled."""
+
+    def __init__(self, path, marker):
+        self.path = path
+        self.marker = marker
+
+    def _pids(self):
+        try:
+            with open(self.path) as f:
+                return [int(line) for line in f if line.strip().isdigit()]
+        except OSError:
+            return []
+
+    def _write(self, pids):
+        if pids:
+            with open(self.path, "w") as f:
+                f.write("".join(f"{p}\n" for p in pids))
+        elif os.path.exists(self.path):
+            os.remove(self.path)
+
+    def add(self, pid):
+        self._write(self._pids() + [pid])
+
+    def remove(self, pid):
+        self._write([p for p in self._pids() if p != pid])
+
+    def is_ours(self, pid):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                return self.marker.encode() in f.read()
+        except OSError:
+            return False
+
+    def stop_leftovers(self):
+        """SIGTERM, then SIGKILL, to every recorded PID that is still ours; returns them."""
+        stopped = [p for p in self._pids() if self.is_ours(p)]
+        for pid in stopped:
+            os.kill(pid, signal.SIGTERM)
+        for pid in stopped:
+            if not wait_for(lambda: not self.is_ours(pid), 5, interval=0.1):
+                os.kill(pid, signal.SIGKILL)
+        self._write([])
+        return stopped
 
 
 class Warden:
@@ -195,8 +312,9 @@ class Warden:
     commands that only open pins and the state dir run in the root namespace.
     """
 
-    def __init__(self, binary, testbed, workdir, pin_dir):
+    def __init__(self, binary, testbed, workdir, pin_dir, pid_record):
         self.binary = binary
+        self.pid_record = pid_record
         self.testbed = testbed
         self.workdir = workdir
         self.pin_dir = pin_dir
@@ -233,11 +351,14 @@ class Warden:
         self.proc = subprocess.Popen(self.gw_cmd(self.binary, "run", "-c", self.policy), stdin=subprocess.DEVNULL,
                                      stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
+        self.pid_record.add(self.proc.pid)
         TRACE.append(f"started warden run (pid {self.proc.pid}), log {self.log_path}")
         if not wait_for(lambda: "running: polling" in self.log() or self.proc.poll() is not None, timeout):
+            self.stop(signal.SIGKILL)
             raise Failed(f"warden run did not start polling within {timeout} s; log:\n{_short(self.log())}")
-        check(self.proc.poll() is None,
-              f"warden run exited with {self.proc.returncode} while starting; log:\n{_short(self.log())}")
+        if self.proc.poll() is not None:
+            self.pid_record.remove(self.proc.pid)
+            raise Failed(f"warden run exited with {self.proc.returncode} while starting; log:\n{_short(self.log())}")
         # The first poll writes the status snapshot; status and reload read it.
         wait_for(lambda: os.path.exists(os.path.join(self.state_dir, "status.json")), 5)
         return self.log()
@@ -268,6 +389,9 @@ class Warden:
             self.proc.kill()
             self.proc.wait()
             raise Failed(f"warden run (pid {self.proc.pid}) ignored signal {sig} for {timeout} s")
+        finally:
+            if self.proc.poll() is not None:
+                self.pid_record.remove(self.proc.pid)
 
     # --- the CLI --------------------------------------------------------------------------------
 
@@ -300,6 +424,20 @@ class Warden:
 
     def quarantine_entry(self, mac):
         return next((q for q in self.cli_json("quarantine", "list") if q["mac"] == mac), None)
+
+    def kernel_quarantine(self, mac):
+        """dev's entry in the pinned quarantine map as the kernel holds it, read with bpftool
+        (not with warden): {"level", "expires_ns", ...} of CPU 0, or None. expires_ns is
+        CLOCK_MONOTONIC, as Python's time.monotonic_ns()."""
+        result = run(["bpftool", "-j", "map", "dump", "pinned", os.path.join(self.pin_dir, "wd_quarantine")])
+        check(result.returncode == 0, f"bpftool cannot dump the quarantine map: {result.stderr.strip()}")
+        want = [int(x, 16) for x in mac.split(":")]
+        for entry in json.loads(result.stdout):
+            formatted = entry.get("formatted")
+            check(formatted is not None, "bpftool printed the quarantine map without BTF field names")
+            if formatted["key"]["mac"] == want:
+                return formatted["values"][0]["value"]
+        return None
 
     def events(self):
         return [json.loads(line) for line in self.cli_ok("events", "--last", "0", "--json").splitlines() if line.strip()]
