@@ -66,7 +66,18 @@ json read_status(const store::StateDir& state) {
 }  // namespace
 
 int cmd_policy_reload(Context& ctx) {
-    store::StateDir state(ctx.state_dir());
+    // The state dir says where the controller is. When only the (now broken) policy could
+    // say, the controller cannot be asked; it keeps the policy in force either way.
+    std::optional<std::string> state_dir;
+    try {
+        state_dir = ctx.state_dir();
+    } catch (const std::exception&) {
+        auto checked = policy::load_file(ctx.config);
+        std::cerr << "policy rejected; the running policy stays in force (the controller was not asked):\n";
+        for (const auto& e : checked.errors) std::cerr << "  " << e.str() << "\n";
+        return 1;
+    }
+    store::StateDir state(*state_dir);
     auto pid = daemon::running_controller(state.pid_file().string());
     if (!pid) throw std::runtime_error("warden is not running (no controller holds " + state.pid_file().string() + ")");
     int before = read_status(state).value("/reload/generation"_json_pointer, 0);

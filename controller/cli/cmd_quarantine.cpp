@@ -33,7 +33,9 @@ struct Quarantines {
         : maps(ctx.pin_dir()),
           state(ctx.state_dir()),
           events(state.events_file(), ctx.events_max_size(), ctx.events_keep()),
-          manager(maps.quarantine(), state, events) {}
+          manager(maps.quarantine(), state, events) {
+        manager.on_problem([](const std::string& p) { std::cerr << "warning: state: " << p << "\n"; });
+    }
 };
 
 }  // namespace

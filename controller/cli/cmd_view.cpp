@@ -205,6 +205,18 @@ int cmd_devices(Context& ctx) {
     if (fresh)
         for (const auto& d : snapshot.value("devices", json::array())) rates[d["mac"]] = d;
 
+    // Devices the kernel counts now, and those the inventory remembers (after a reboot, a
+    // quarantined device sends nothing that is counted, but it is still a device).
+    for (const auto& [mac, rec] : inventory) {
+        bool counted = std::any_of(counters.begin(), counters.end(), [&](auto& d) { return d.mac == mac; });
+        if (!counted) {
+            dataplane::DeviceCounters d;
+            d.mac = mac;
+            d.ip4 = rec.ip4;
+            d.ip6 = rec.ip6;
+            counters.push_back(d);
+        }
+    }
     std::sort(counters.begin(), counters.end(), [](auto& a, auto& b) {
         return a.up.bytes + a.down.bytes + a.lateral.bytes > b.up.bytes + b.down.bytes + b.lateral.bytes;
     });
@@ -217,11 +229,21 @@ int cmd_devices(Context& ctx) {
         auto inv = inventory.find(d.mac);
         if (name.empty() && inv != inventory.end()) name = inv->second.name;
         auto q = quarantined.find(d.mac);
+        // Last seen: the kernel's stamp, a dropped frame of a quarantined device, or the
+        // inventory's memory, whichever is latest.
+        int64_t last_seen = d.last_seen_ns ? mono_to_wall_ms(d.last_seen_ns) : 0;
+        if (q != quarantined.end() && q->second.last_drop_ns)
+            last_seen = std::max(last_seen, mono_to_wall_ms(q->second.last_drop_ns));
+        if (inv != inventory.end()) last_seen = std::max(last_seen, inv->second.last_seen_ms);
+        int64_t first_seen = inv != inventory.end() && inv->second.first_seen_ms ? inv->second.first_seen_ms
+                             : d.first_seen_ns                                 ? mono_to_wall_ms(d.first_seen_ns)
+                                                                               : 0;
         json j{{"mac", d.mac.str()},
                {"name", name},
                {"ip4", d.ip4 ? json(d.ip4->str()) : json(nullptr)},
                {"ip6", d.ip6 ? json(d.ip6->str()) : json(nullptr)},
                {"state", state_of(quarantined, d.mac)},
+               {"counted", d.last_seen_ns != 0},
                {"up", {{"packets", d.up.packets}, {"bytes", d.up.bytes}}},
                {"down", {{"packets", d.down.packets}, {"bytes", d.down.bytes}}},
                {"lateral", {{"packets", d.lateral.packets}, {"bytes", d.lateral.bytes}}},
@@ -232,9 +254,8 @@ int cmd_devices(Context& ctx) {
                               {"other", d.proto_packets[WD_PROTO_OTHER]}}},
                {"drops", {{"blocklist", d.blocklist_drops},
                           {"quarantine", q != quarantined.end() ? q->second.dropped_from_device.packets + q->second.dropped_to_device.packets : 0}}},
-               {"first_seen_ms", inv != inventory.end() && inv->second.first_seen_ms ? inv->second.first_seen_ms
-                                                                                    : mono_to_wall_ms(d.first_seen_ns)},
-               {"last_seen_ms", mono_to_wall_ms(d.last_seen_ns)}};
+               {"first_seen_ms", first_seen},
+               {"last_seen_ms", last_seen}};
         if (auto r = rates.find(d.mac.str()); r != rates.end())
             j["rate"] = {{"up_bps", r->second["up_bps"]}, {"down_bps", r->second["down_bps"]},
                          {"lateral_bps", r->second["lateral_bps"]}, {"active_flows", r->second["active_flows"]}};
@@ -258,7 +279,8 @@ int cmd_devices(Context& ctx) {
                human_bytes(j["down"]["bytes"]), human_bytes(j["lateral"]["bytes"]),
                has_rate ? human_rate(j["rate"]["up_bps"]) : "-", has_rate ? human_rate(j["rate"]["down_bps"]) : "-",
                has_rate ? std::to_string(j["rate"]["active_flows"].get<int>()) : "-",
-               human_age(now - j["last_seen_ms"].get<int64_t>()) + " ago", j["state"]});
+               j["last_seen_ms"].get<int64_t>() ? human_age(now - j["last_seen_ms"].get<int64_t>()) + " ago" : "-",
+               j["state"]});
     }
     t.print(std::cout);
     if (!fresh) std::cout << "(no rates: the controller is not running or its snapshot is stale)\n";

@@ -308,8 +308,13 @@ void Controller::start() {
 
     quarantines_ = std::make_unique<quarantine::Manager>(
         dataplane::QuarantineTable(dp_->map_fd(MapId::quarantine)), *state_, *events_);
+    quarantines_->on_problem([](const std::string& p) { log::error("state: {}", p); });
     auto restored = quarantines_->restore(fresh);
     for (const auto& p : restored.problems) log::error("state: {}", p);
+    for (const auto& mac : restored.dropped_macs)
+        log::warn("quarantine of {} is in the state file but not in the reused kernel map (released while "
+                  "warden was down?): the map is what is enforced, the record is dropped",
+                  mac);
     log::info("quarantine: {} restored from {}, {} expired while down, {} adopted from the map, {} dropped",
               restored.restored, state_->quarantine_file().string(), restored.expired_while_down,
               restored.adopted, restored.dropped);

@@ -65,10 +65,11 @@ std::vector<QuarantineRecord> Manager::load_records(std::vector<std::string>* pr
     // the first reader to find the damage (a `quarantine list`, a poll) would leave no state
     // file and a reboot would lose every quarantine in it. Callers hold the state dir's lock.
     if (loaded.moved_aside) state_.save_quarantines(loaded.records);
-    if (problems) {
+    if (loaded.moved_aside) loaded.problems.push_back("damaged file kept as " + loaded.moved_aside->string());
+    if (problems)
         problems->insert(problems->end(), loaded.problems.begin(), loaded.problems.end());
-        if (loaded.moved_aside) problems->push_back("damaged file kept as " + loaded.moved_aside->string());
-    }
+    else if (on_problem_)
+        for (const auto& p : loaded.problems) on_problem_(p);
     return loaded.records;
 }
 
@@ -182,10 +183,12 @@ Manager::RestoreReport Manager::restore(bool maps_fresh) {
         auto in_map = table_.list();
         for (const auto& r : records) {
             bool present = std::any_of(in_map.begin(), in_map.end(), [&](auto& q) { return q.mac == r.mac; });
-            if (present)
+            if (present) {
                 kept.push_back(r);
-            else
+            } else {
                 ++report.dropped;
+                report.dropped_macs.push_back(r.mac.str());
+            }
         }
         for (const auto& q : in_map) {
             bool recorded = std::any_of(kept.begin(), kept.end(), [&](auto& r) { return r.mac == q.mac; });

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,10 @@ class Manager {
 public:
     Manager(dataplane::QuarantineTable table, const store::StateDir& state, store::EventLog& events);
 
+    // Where damage found in the state file while reading it is reported (the controller's
+    // log, the CLI's stderr); without one it goes unreported, though nothing valid is lost.
+    void on_problem(std::function<void(const std::string&)> sink) { on_problem_ = std::move(sink); }
+
     // Quarantines (or re-quarantines with new terms) a device. Throws if the map refuses.
     void add(const store::QuarantineRecord& record);
     // Releases a device; returns false when it was not quarantined. why goes to the log
@@ -47,6 +52,7 @@ public:
         int expired_while_down = 0;       // released because their time ran out meanwhile
         int adopted = 0;                  // in the kernel map but missing from the file
         int dropped = 0;                  // in the file but no longer in a reused map
+        std::vector<std::string> dropped_macs;
         std::vector<std::string> problems;  // damaged state lines, moved aside
     };
     // At start-up. maps_fresh: the maps were just created (reboot, or after detach), so the
@@ -61,6 +67,7 @@ private:
     dataplane::QuarantineTable table_;
     const store::StateDir& state_;
     store::EventLog& events_;
+    std::function<void(const std::string&)> on_problem_;
 };
 
 }  // namespace warden::quarantine
