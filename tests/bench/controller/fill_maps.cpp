@@ -3,18 +3,27 @@
 // device map (per-CPU values) and flow map directly, the way the programs would have after
 // hours of traffic: plausible counters, CLOCK_MONOTONIC stamps of the last few seconds.
 // Checks afterwards that every entry is there (an LRU map evicts silently) and exits 1 if not.
+//
+// A bench lasts longer than a flow stays "active" for the controller (seen within the last
+// interval), and rewriting a stamp from userspace would evict other entries of a full LRU
+// hash (an update takes a new slot before it frees the old one). So --active-for S dates the
+// last-seen stamps of the active share of flows and of the devices up to S seconds ahead:
+// they stay active for S seconds, as on a network whose data plane keeps touching them.
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <sched.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <random>
-#include <tuple>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "dataplane/pinned.h"
@@ -25,18 +34,30 @@ using namespace warden;
 
 namespace {
 
-const char* kUsage = R"(usage: bench_fill_maps --pin-dir DIR [--devices N] [--flows N] [--seed N]
-  --pin-dir DIR   where the running warden pinned its maps
-  --devices N     device entries to write (default 1024)
-  --flows N       flow entries to write, spread evenly over the devices (default 65536)
-  --seed N        seed for the counters and stamps (default 1), so runs are comparable
-Needs root. Prints one line: what was written and what the maps hold now.)";
+const char* kUsage = R"(usage: bench_fill_maps --pin-dir DIR [options]
+  --pin-dir DIR       where the running warden pinned its maps
+  --devices N         device entries to write (default 1024)
+  --flows N           flow entries to write, spread evenly over the devices (default 65536)
+  --active-for S      keep devices and the active flows "seen" for S seconds (default 0: the
+                      stamps are of the last 3 seconds and age from there)
+  --active-share PCT  percentage of flows that are active (default 100); the others were
+                      last seen 5 s to 10 min ago
+  --seed N            seed for the counters and stamps (default 1), so runs are comparable
+  --time-reads N      then time N full reads of the filled maps from cold caches (the floor
+                      under a poll)
+  --reads-json FILE   write those timings there as JSON (medians, ms of this thread's CPU)
+Needs root. Prints what it wrote and what the maps hold then (and the read timings). Exit
+code 1 when entries are missing afterwards or a write fails, 2 on a usage error.)";
 
 struct Options {
     std::string pin_dir;
     uint32_t devices = 1024;
     uint32_t flows = 65536;
+    uint32_t active_for_s = 0;
+    uint32_t active_share = 100;
     uint64_t seed = 1;
+    uint32_t time_reads = 0;
+    std::string reads_json;
 };
 
 uint32_t parse_count(const std::string& flag, const char* text, uint32_t min) {
@@ -62,11 +83,18 @@ Options parse_options(int argc, char** argv) {
         if (flag == "--pin-dir") o.pin_dir = value;
         else if (flag == "--devices") o.devices = parse_count(flag, value, 1);
         else if (flag == "--flows") o.flows = parse_count(flag, value, 0);
+        else if (flag == "--active-for") o.active_for_s = parse_count(flag, value, 0);
+        else if (flag == "--active-share") o.active_share = parse_count(flag, value, 0);
         else if (flag == "--seed") o.seed = parse_count(flag, value, 0);
+        else if (flag == "--time-reads") o.time_reads = parse_count(flag, value, 0);
+        else if (flag == "--reads-json") o.reads_json = value;
         else throw std::invalid_argument("unknown option " + flag + "\n" + kUsage);
     }
     if (o.pin_dir.empty()) throw std::invalid_argument(std::string("--pin-dir is required\n") + kUsage);
     if (o.devices > 0xffffff) throw std::invalid_argument("--devices: at most 16777215 (24 bits of MAC)");
+    if (o.active_share > 100) throw std::invalid_argument("--active-share: a percentage, 0 to 100");
+    if (o.flows / o.devices > 65536)  // the peer address holds the flow's number in 16 bits
+        throw std::invalid_argument("--flows: at most 65536 flows per device");
     return o;
 }
 
@@ -91,7 +119,7 @@ std::array<uint8_t, 16> v4_mapped(std::array<uint8_t, 4> a) {
 
 class Filler {
 public:
-    Filler(const Options& o) : o_(o), rng_(o.seed), now_(monotonic_ns()) {}
+    explicit Filler(const Options& o) : o_(o), rng_(o.seed), now_(monotonic_ns()), lead_(o.active_for_s * 1'000'000'000ull) {}
 
     // A stamp between lo and hi nanoseconds ago, never before boot.
     uint64_t ago(uint64_t lo, uint64_t hi) {
@@ -99,13 +127,15 @@ public:
         return now_ > back ? now_ - back : 1;
     }
     uint64_t between(uint64_t lo, uint64_t hi) { return std::uniform_int_distribution<uint64_t>(lo, hi)(rng_); }
+    // A last-seen stamp of something active: within the last lo..hi ns, moved ahead by the lead.
+    uint64_t seen(uint64_t lo, uint64_t hi) { return ago(lo, hi) + lead_; }
 
     void fill_devices(int fd) {
         const int cpus = dataplane::possible_cpus();
         std::vector<wd_device_stats> per_cpu(cpus);
         for (uint32_t i = 0; i < o_.devices; ++i) {
             uint64_t first = ago(600'000'000'000ull, 3'600'000'000'000ull);  // 10 min .. 1 h ago
-            uint64_t last = ago(0, 2'000'000'000ull);                        // the last 2 s
+            uint64_t last = seen(0, 2'000'000'000ull);                       // the last 2 s
             auto ip4 = device_ip4(i);
             auto ip6 = device_ip6(i);
             for (int c = 0; c < cpus; ++c) {
@@ -160,8 +190,10 @@ public:
             key.dport = htons(dport);
 
             wd_flow_stats s{};
-            s.first_seen_ns = ago(5'000'000'000ull, 600'000'000'000ull);
-            s.last_seen_ns = std::max(s.first_seen_ns, ago(0, 3'000'000'000ull));
+            uint64_t age = between(10'000'000'000ull, 600'000'000'000ull);  // started 10 s .. 10 min ago
+            s.first_seen_ns = ago(age, age);
+            bool active = uint64_t(f) * 2654435761u % 100 < o_.active_share;  // spread over the devices
+            s.last_seen_ns = active ? seen(0, 3'000'000'000ull) : ago(5'000'000'000ull, age);
             s.packets[WD_FLOW_UP] = between(1, 5'000);
             s.packets[WD_FLOW_DOWN] = between(0, 10'000);
             s.bytes[WD_FLOW_UP] = s.packets[WD_FLOW_UP] * between(60, 600);
@@ -179,6 +211,7 @@ private:
     const Options& o_;
     std::mt19937_64 rng_;
     uint64_t now_;
+    uint64_t lead_;  // --active-for, in ns
 };
 
 // Counts entries key by key: independent of the batch reads the controller itself uses.
@@ -192,6 +225,73 @@ uint32_t count_entries(int fd, size_t key_size) {
         ++n;
     }
     return n;
+}
+
+double thread_cpu_ms() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+// A poll comes a second after the last one, when other work has pushed the map out of the
+// CPU caches; back-to-back reads would find it warm and look cheaper. Writing a buffer
+// larger than the last-level cache before each timed read puts the caches in that state.
+void evict_caches() {
+    static std::vector<uint8_t> junk(64u << 20);
+    for (size_t i = 0; i < junk.size(); i += 64) junk[i]++;
+}
+
+template <typename Work>
+double median_ms(uint32_t runs, Work&& work) {
+    std::vector<double> times;
+    for (uint32_t i = 0; i < runs; ++i) {
+        evict_caches();
+        double t0 = thread_cpu_ms();
+        work();
+        times.push_back(thread_cpu_ms() - t0);
+    }
+    std::sort(times.begin(), times.end());
+    return times[times.size() / 2];
+}
+
+// The floor under a poll: reading the flow map with nothing kept (kernel walk and copy-out
+// only, 256 entries a call as the controller asks), then the library reads a poll makes;
+// each from cold caches.
+void time_reads(const dataplane::PinnedMaps& maps, const Options& o) {
+    using dataplane::MapId;
+    const int flows_fd = maps.fd(MapId::flows);
+    std::vector<wd_flow_key> keys(256);
+    std::vector<wd_flow_stats> values(256);
+    size_t seen = 0;
+    double scan = median_ms(o.time_reads, [&] {
+        uint64_t cursor = 0;
+        bool first = true;
+        seen = 0;
+        for (;;) {
+            uint32_t count = keys.size();
+            int err = bpf_map_lookup_batch(flows_fd, first ? nullptr : &cursor, &cursor, keys.data(),
+                                           values.data(), &count, nullptr);
+            seen += count;
+            if (err && errno == ENOENT) break;
+            if (err) throw std::runtime_error(std::string("batch read of the flow map: ") + std::strerror(errno));
+            first = false;
+        }
+    });
+    size_t read_all_flows = 0, read_all_devices = 0;
+    double flows = median_ms(o.time_reads, [&] { read_all_flows = maps.flows().read_all().size(); });
+    double devices = median_ms(o.time_reads, [&] { read_all_devices = maps.devices().read_all().size(); });
+    if (seen < o.flows || read_all_flows < o.flows || read_all_devices < o.devices)
+        throw std::runtime_error("a timed read saw fewer entries than were written");
+    std::printf("reads (median of %u, ms of CPU): flow map batch walk %.2f, FlowTable::read_all %.2f, "
+                "DeviceTable::read_all %.2f\n",
+                o.time_reads, scan, flows, devices);
+    if (!o.reads_json.empty()) {
+        FILE* f = std::fopen(o.reads_json.c_str(), "w");
+        if (!f) throw std::runtime_error("cannot write " + o.reads_json + ": " + std::strerror(errno));
+        std::fprintf(f, "{\"runs\": %u, \"flow_scan_ms\": %.3f, \"flow_read_all_ms\": %.3f, \"device_read_all_ms\": %.3f}\n",
+                     o.time_reads, scan, flows, devices);
+        std::fclose(f);
+    }
 }
 
 }  // namespace
@@ -209,6 +309,14 @@ int main(int argc, char** argv) {
                                             std::string(dataplane::map_name(id)) + " holds (" + std::to_string(cap) +
                                             "): raise map_sizes in the policy");
         }
+        // An LRU map hands each CPU its own batch of free slots: writing from one CPU only
+        // keeps the others' batches untouched, so a map sized to the fill holds all of it.
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(sched_getcpu(), &one);
+        if (sched_setaffinity(0, sizeof one, &one))
+            std::fprintf(stderr, "bench_fill_maps: cannot stay on one CPU (%s); an LRU map may evict\n",
+                         std::strerror(errno));
         Filler filler(o);
         filler.fill_devices(maps.fd(MapId::devices));
         filler.fill_flows(maps.fd(MapId::flows));
@@ -219,10 +327,11 @@ int main(int argc, char** argv) {
                     devices, flows);
         if (devices < o.devices || flows < o.flows) {
             std::fprintf(stderr,
-                         "bench_fill_maps: entries are missing (an LRU map evicted them?): make map_sizes larger "
-                         "than the fill\n");
+                         "bench_fill_maps: entries are missing: the LRU maps evicted them (traffic from "
+                         "another CPU holds free slots); give the maps room above the fill (map_sizes)\n");
             return 1;
         }
+        if (o.time_reads) time_reads(maps, o);
         return 0;
     } catch (const std::invalid_argument& e) {
         std::fprintf(stderr, "bench_fill_maps: %s\n", e.what());
