@@ -114,6 +114,7 @@ cleanup() {
   if ((made_ns)); then
     ip netns del "$GW_NS" 2>/dev/null || say "could not delete namespace $GW_NS"
   fi
+  [[ -n "${KEEP_LOG:-}" && -s "$tmp/warden.log" ]] && cp "$tmp/warden.log" "$KEEP_LOG"
   rm -rf "$tmp"
   exit "$rc"
 }
@@ -160,7 +161,7 @@ interfaces:
   lan: [$LAN_DEV]
 xdp_mode: auto
 interval: 1s
-log_level: info
+log_level: ${LOG_LEVEL:-info}
 paths:
   pin_dir: $PIN_DIR
   state_dir: $state_dir

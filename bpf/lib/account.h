@@ -448,16 +448,19 @@ static __always_inline __u64 block_generation(void)
 
 /*
  * The blocklist flags for the flow's peer: from the flow's cache while the blocklist has not
- * changed since, from the LPM trie (and then cached) otherwise. Generation 0 means userspace
- * never announced a change, so the trie is always asked.
+ * changed since, from the LPM trie (and then cached) otherwise. Generation 0 means nothing
+ * was ever written to the blocklist (every write moves it on, and warden run moves it at
+ * start), so there is nothing to look up.
  */
 static __always_inline __u32 peer_block_flags(struct wd_flow_stats *f, const union addr16 *peer)
 {
 	__u64 gen = block_generation();
-	if (f && gen && f->block_state >> 2 == gen)
+	if (!gen)
+		return 0;
+	if (f && f->block_state >> 2 == gen)
 		return f->block_state & 3;
 	__u32 flags = blocklist_flags(peer);
-	if (f && gen)
+	if (f)
 		f->block_state = WD_BLOCK_STATE(gen, flags);
 	return flags;
 }

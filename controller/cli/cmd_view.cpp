@@ -256,9 +256,12 @@ int cmd_devices(Context& ctx) {
                           {"quarantine", q != quarantined.end() ? q->second.dropped_from_device.packets + q->second.dropped_to_device.packets : 0}}},
                {"first_seen_ms", first_seen},
                {"last_seen_ms", last_seen}};
+        // The snapshot lists only busy devices: with a fresh one, absence means idle.
         if (auto r = rates.find(d.mac.str()); r != rates.end())
             j["rate"] = {{"up_bps", r->second["up_bps"]}, {"down_bps", r->second["down_bps"]},
                          {"lateral_bps", r->second["lateral_bps"]}, {"active_flows", r->second["active_flows"]}};
+        else if (fresh)
+            j["rate"] = {{"up_bps", 0.0}, {"down_bps", 0.0}, {"lateral_bps", 0.0}, {"active_flows", 0}};
         list.push_back(j);
     }
     if (ctx.json) {

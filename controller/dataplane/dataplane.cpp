@@ -41,14 +41,25 @@ uint32_t round_up_pow2(uint32_t v) {
     return p;
 }
 
+// The kernel's LRU maps keep up to 128 free slots per CPU for that CPU's next inserts, so
+// they start evicting that much before max_entries. The headroom makes the policy's number
+// the number of entries really held, for the maps where 128 a CPU is a real share (devices:
+// 1,024 by default). The flow table goes without: there it is a fraction of a percent, and
+// the headroom would double its hash buckets (a power of two), which the controller walks
+// every poll.
+uint32_t with_lru_headroom(uint32_t wanted) {
+    int cpus = libbpf_num_possible_cpus();
+    return wanted + 128u * static_cast<uint32_t>(cpus > 0 ? cpus : 1);
+}
+
 uint32_t size_for(MapId id, const MapSizes& s) {
     switch (id) {
-        case MapId::devices: return s.devices;
+        case MapId::devices: return with_lru_headroom(s.devices);
         case MapId::flows: return s.flows;
         case MapId::quarantine: return s.quarantine;
         case MapId::block_v4: return s.blocklist_v4;
         case MapId::block_v6: return s.blocklist_v6;
-        case MapId::evlimit: return s.devices * 2;  // two rate-limited kinds per device
+        case MapId::evlimit: return with_lru_headroom(s.devices * 2);  // two rate-limited kinds per device
         case MapId::events: return round_up_pow2(s.events_bytes);
         default: return 0;  // keep the BPF-side default
     }

@@ -18,42 +18,67 @@ std::runtime_error map_error(const std::string& what, int err) {
     return std::runtime_error(what + ": " + std::strerror(err));
 }
 
-// Visits every entry: batch lookups where the map supports them (hash maps), key by key
-// otherwise (LPM tries). value_size is the whole value: for per-CPU maps, all CPUs.
-template <typename Visit>
-void for_each_entry(int fd, size_t key_size, size_t value_size, Visit&& visit) {
-    uint32_t batch = 256;
-    std::vector<uint8_t> keys, values;
-    std::vector<uint8_t> in(std::max<size_t>(key_size, 8)), out(in.size());
-    bool first = true;
+}  // namespace
+
+// ---- walking a map in batches, resumably ----
+
+BatchWalk::BatchWalk(int fd, size_t key_size, size_t value_size)
+    : fd_(fd), key_size_(key_size), value_size_(value_size),
+      in_(std::max<size_t>(key_size, 8)), out_(in_.size()) {}
+
+void BatchWalk::restart() {
+    first_ = true;
+    done_ = false;
+}
+
+size_t BatchWalk::step(const Visit& visit) {
+    if (done_) return 0;
     for (;;) {
-        keys.resize(key_size * batch);
-        values.resize(value_size * batch);
-        uint32_t count = batch;
-        int err = bpf_map_lookup_batch(fd, first ? nullptr : in.data(), out.data(), keys.data(),
-                                       values.data(), &count, nullptr);
+        keys_.resize(key_size_ * batch_);
+        values_.resize(value_size_ * batch_);
+        uint32_t count = batch_;
+        int err = bpf_map_lookup_batch(fd_, first_ ? nullptr : in_.data(), out_.data(), keys_.data(),
+                                       values_.data(), &count, nullptr);
         int e = err ? errno : 0;
-        if (err && e == ENOSPC && batch < (1u << 20)) {  // one hash bucket held more than batch
-            batch *= 4;
+        if (err && e == ENOSPC && batch_ < (1u << 20)) {  // one hash bucket held more than batch_
+            batch_ *= 4;
             continue;
         }
         if (err && e != ENOENT) {
-            if (first && (e == EINVAL || e == ENOTSUP || e == EOPNOTSUPP)) break;  // key by key
+            if (first_ && (e == EINVAL || e == ENOTSUP || e == EOPNOTSUPP)) {
+                walk_key_by_key(visit);  // maps without batch reads (LPM tries)
+                return 0;
+            }
             throw map_error("cannot read map", e);
         }
-        for (uint32_t i = 0; i < count; ++i) visit(&keys[i * key_size], &values[i * value_size]);
-        if (e == ENOENT) return;
-        in = out;
-        first = false;
+        for (uint32_t i = 0; i < count; ++i) visit(&keys_[i * key_size_], &values_[i * value_size_]);
+        first_ = false;
+        if (e == ENOENT)
+            done_ = true;
+        else
+            in_ = out_;
+        return count;
     }
+}
 
-    std::vector<uint8_t> key(key_size), next(key_size), value(value_size);
+void BatchWalk::walk_key_by_key(const Visit& visit) {
+    std::vector<uint8_t> key(key_size_), next(key_size_), value(value_size_);
     bool have = false;
-    while (bpf_map_get_next_key(fd, have ? key.data() : nullptr, next.data()) == 0) {
+    while (bpf_map_get_next_key(fd_, have ? key.data() : nullptr, next.data()) == 0) {
         key = next;
         have = true;
-        if (bpf_map_lookup_elem(fd, key.data(), value.data()) == 0) visit(key.data(), value.data());
+        if (bpf_map_lookup_elem(fd_, key.data(), value.data()) == 0) visit(key.data(), value.data());
     }
+    done_ = true;
+}
+
+namespace {
+
+// Visits every entry of a map (value_size: for per-CPU maps, all CPUs' values).
+template <typename Visit>
+void for_each_entry(int fd, size_t key_size, size_t value_size, Visit&& visit) {
+    BatchWalk walk(fd, key_size, value_size);
+    while (!walk.done()) walk.step(visit);
 }
 
 }  // namespace
@@ -161,6 +186,29 @@ std::vector<FlowEntry> FlowTable::read_all() const {
                        out.push_back(e);
                    });
     return out;
+}
+
+void FlowTable::for_each(const FlowVisit& visit) const {
+    FlowScan scan(*this);
+    while (!scan.advance(SIZE_MAX, visit)) {
+    }
+}
+
+FlowScan::FlowScan(const FlowTable& table) : walk_(table.fd(), sizeof(wd_flow_key), sizeof(wd_flow_stats)) {}
+
+bool FlowScan::advance(size_t at_least, const FlowTable::FlowVisit& visit) {
+    auto unpack = [&](const uint8_t* k, const uint8_t* v) {
+        wd_flow_key key;
+        wd_flow_stats stats;
+        std::memcpy(&key, k, sizeof key);  // the batch buffer packs entries unaligned
+        std::memcpy(&stats, v, sizeof stats);
+        visit(key, stats);
+    };
+    size_t seen = 0;
+    while (!walk_.done() && seen < at_least) seen += walk_.step(unpack);
+    if (!walk_.done()) return false;
+    walk_.restart();
+    return true;
 }
 
 std::optional<wd_flow_stats> FlowTable::read(const wd_flow_key& key) const {

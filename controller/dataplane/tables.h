@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <vector>
@@ -49,14 +50,51 @@ struct FlowEntry {
     wd_flow_stats stats{};
 };
 
+// Reads a hash map in batches (bpf_map_lookup_batch), one batch a step, so a large map can
+// be walked a part at a time; maps without batch reads are read key by key in one step.
+class BatchWalk {
+public:
+    using Visit = std::function<void(const uint8_t* key, const uint8_t* value)>;
+    BatchWalk(int fd, size_t key_size, size_t value_size);
+    // Reads and visits the next batch; returns how many entries it visited.
+    size_t step(const Visit& visit);
+    bool done() const { return done_; }
+    void restart();
+
+private:
+    void walk_key_by_key(const Visit& visit);
+
+    int fd_;
+    size_t key_size_, value_size_;
+    uint32_t batch_ = 256;
+    std::vector<uint8_t> keys_, values_, in_, out_;
+    bool first_ = true, done_ = false;
+};
+
 class FlowTable {
 public:
+    using FlowVisit = std::function<void(const wd_flow_key&, const wd_flow_stats&)>;
     explicit FlowTable(int fd) : fd_(fd) {}
+    int fd() const { return fd_; }
     std::vector<FlowEntry> read_all() const;
+    // Visits every flow where the batch read put it, without copying the table.
+    void for_each(const FlowVisit& visit) const;
     std::optional<wd_flow_stats> read(const wd_flow_key& key) const;
 
 private:
     int fd_;
+};
+
+// A walk over the flow table spread across calls: each advance() visits at least the given
+// number of flows (whole batches) and says whether the pass is complete; the next call then
+// starts the next pass. The controller's poll walks a slice a second instead of all at once.
+class FlowScan {
+public:
+    explicit FlowScan(const FlowTable& table);
+    bool advance(size_t at_least, const FlowTable::FlowVisit& visit);
+
+private:
+    BatchWalk walk_;
 };
 
 // A quarantine as the kernel holds it, its per-CPU drop counters summed.
@@ -101,9 +139,11 @@ public:
     // The longest prefix holding addr, as the kernel matches it.
     std::optional<BlockEntry> match(const net::IpAddr& addr) const;
     uint64_t generation() const;
+    // Moves the generation on: every flow asks the trie again. warden run does this at
+    // start, so a trie written by anyone (an older warden) is never skipped.
+    void next_generation();
 
 private:
-    void next_generation();
 
     int v4_fd_, v6_fd_, gen_fd_;
 };

@@ -21,7 +21,8 @@
 #define WD_MAP_BLOCK_V4   "wd_block_v4"   /* wd_lpm_v4_key -> wd_block_value (LPM trie)     */
 #define WD_MAP_BLOCK_V6   "wd_block_v6"   /* wd_lpm_v6_key -> wd_block_value (LPM trie)     */
 #define WD_MAP_GATEWAY    "wd_gateway"    /* [0] -> wd_gateway: the gateway's MACs, addresses */
-#define WD_MAP_BLOCK_GEN  "wd_block_gen"  /* [0] -> __u64: blocklist generation (see below)   */
+#define WD_MAP_BLOCK_GEN  "wd_block_gen"  /* [0] -> __u64: blocklist generation; 0 = never
+					  * written (lan_ingress then skips the trie) */
 #define WD_MAP_EVLIMIT    "wd_evlimit"    /* wd_evlimit_key -> __u64 last event (ns)        */
 #define WD_MAP_EVENTS     "wd_events"     /* ring buffer of wd_event / wd_event_packet       */
 #define WD_MAP_STATS      "wd_stats"      /* __u32 wd_prog_id -> per-CPU wd_prog_stats       */

@@ -148,18 +148,31 @@ TEST_CASE("programs: seen = passed + dropped in every slot, bytes are what was s
     CHECK(wan.bytes == wan_bytes);
 }
 
+namespace {
+
+uint32_t max_entries(int map_fd) {
+    bpf_map_info info{};
+    uint32_t len = sizeof info;
+    REQUIRE(bpf_obj_get_info_by_fd(map_fd, &info, &len) == 0);
+    return info.max_entries;
+}
+
+}  // namespace
+
 TEST_CASE("programs: a tiny flow table is LRU and keeps working when full") {
     dataplane::LoadOptions tiny;
     tiny.sizes.flows = 16;
     Harness h(tiny);
     h.set_gateway();
+    const uint32_t capacity = max_entries(h.dataplane().map_fd(dataplane::MapId::flows));
+    CHECK(capacity == 16);
+    auto flow = [&](int i) {
+        return Packet().eth(L.device, L.gateway).ipv4(L.device4, L.peer4).udp(10000 + i, 443).build();
+    };
     const int flows = 200;
-    for (int i = 0; i < flows; ++i) {
-        auto f = Packet().eth(L.device, L.gateway).ipv4(L.device4, L.peer4).udp(10000 + i, 443).build();
-        REQUIRE(h.run(Program::lan_ingress, f) == XDP_PASS);
-    }
+    for (int i = 0; i < flows; ++i) REQUIRE(h.run(Program::lan_ingress, flow(i)) == XDP_PASS);
     auto all = h.flows().read_all();
-    CHECK(all.size() <= 16);
+    CHECK(all.size() <= capacity);
     CHECK(all.size() >= 1);
     // The newest flow is always there: LRU evicts the old ones to make room.
     auto newest = h.flows().read(flow_key(L.device, 17, L.device4, L.peer4, 10000 + flows - 1, 443));
@@ -168,30 +181,35 @@ TEST_CASE("programs: a tiny flow table is LRU and keeps working when full") {
     auto oldest = h.flows().read(flow_key(L.device, 17, L.device4, L.peer4, 10000, 443));
     CHECK_FALSE(oldest);
     auto st = h.prog_stats(Program::lan_ingress);
-    CHECK(st.passed == flows);
+    CHECK(st.passed == uint64_t(flows));
     CHECK(st.map_full == 0);  // LRU inserts never fail
-    CHECK(h.devices().read(L.device)->up.packets == flows);
+    CHECK(h.devices().read(L.device)->up.packets == uint64_t(flows));
 }
 
-TEST_CASE("programs: a tiny device table is LRU too; every frame still passes") {
+TEST_CASE("programs: a tiny device table is LRU too, holds what was asked; every frame still passes") {
     dataplane::LoadOptions tiny;
     tiny.sizes.devices = 8;
     Harness h(tiny);
     h.set_gateway();
-    const int macs = 100;
-    for (int i = 0; i < macs; ++i) {
+    const uint32_t capacity = max_entries(h.dataplane().map_fd(dataplane::MapId::devices));
+    auto device = [](int i) {
         net::Mac m = mac("02:00:00:00:10:00");
-        m.bytes[5] = i;
-        auto f = Packet().eth(m, L.gateway).ipv4(L.device4, L.peer4).udp(1, 2).build();
-        REQUIRE(h.run(Program::lan_ingress, f) == XDP_PASS);
-    }
+        m.bytes[4] = 0x10 + i / 256;
+        m.bytes[5] = i % 256;
+        return m;
+    };
+    auto frame = [&](int i) { return Packet().eth(device(i), L.gateway).ipv4(L.device4, L.peer4).udp(1, 2).build(); };
+    for (int i = 0; i < 8; ++i) REQUIRE(h.run(Program::lan_ingress, frame(i)) == XDP_PASS);
+    CHECK(h.devices().read_all().size() == 8);
+
+    const int macs = static_cast<int>(capacity) + 100;
+    for (int i = 8; i < macs; ++i) REQUIRE(h.run(Program::lan_ingress, frame(i)) == XDP_PASS);
     auto devices = h.devices().read_all();
-    CHECK(devices.size() <= 8);
-    net::Mac last = mac("02:00:00:00:10:00");
-    last.bytes[5] = macs - 1;
-    CHECK(h.devices().read(last));
-    CHECK(h.prog_stats(Program::lan_ingress).passed == macs);
-    CHECK(events_of_kind(h.take_events(), WD_EV_NEW_DEVICE).size() == macs);
+    CHECK(devices.size() <= capacity);
+    CHECK(devices.size() >= 8);
+    CHECK(h.devices().read(device(macs - 1)));
+    CHECK(h.prog_stats(Program::lan_ingress).passed == uint64_t(macs));
+    CHECK(events_of_kind(h.take_events(), WD_EV_NEW_DEVICE).size() == size_t(macs));
 }
 
 TEST_CASE("programs: a full quarantine map refuses one more entry with a clear error, and keeps enforcing") {
