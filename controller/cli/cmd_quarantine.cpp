@@ -47,17 +47,20 @@ int cmd_quarantine_add(Context& ctx) {
     if (ctx.vm.count("level")) level = ctx.vm["level"].as<std::string>();
     if (!quarantine::parse_level(level)) throw UsageError("--level must be isolate or restricted, not \"" + level + "\"");
 
-    std::optional<std::chrono::milliseconds> duration =
-        pol ? pol->quarantine.duration : policy::QuarantineDefaults{}.duration;
+    // How long, in ms; kForever: until released. (Not an optional: GCC 12 warns falsely.)
+    constexpr int64_t kForever = -1;
+    auto policy_duration = pol ? pol->quarantine.duration : policy::QuarantineDefaults{}.duration;
+    int64_t duration_ms = policy_duration ? policy_duration->count() : kForever;
     if (ctx.vm.count("for")) {
         std::string text = ctx.vm["for"].as<std::string>();
         if (text == "forever") {
-            duration.reset();
+            duration_ms = kForever;
         } else {
             std::string why;
-            duration = policy::parse_duration(text, &why);
-            if (!duration) throw UsageError("--for \"" + text + "\": " + why);
-            if (duration->count() <= 0) throw UsageError("--for must be longer than 0s");
+            auto d = policy::parse_duration(text, &why);
+            if (!d) throw UsageError("--for \"" + text + "\": " + why);
+            if (d->count() <= 0) throw UsageError("--for must be longer than 0s");
+            duration_ms = d->count();
         }
     }
 
@@ -68,13 +71,15 @@ int cmd_quarantine_add(Context& ctx) {
     r.origin = "operator";
     r.reason = ctx.vm["reason"].as<std::string>();
     r.since_ms = store::now_unix_ms();
-    if (duration) r.expires_ms = r.since_ms + duration->count();
+    if (duration_ms != kForever) r.expires_ms = r.since_ms + duration_ms;
     q.manager.add(r);
     if (ctx.json) {
         std::cout << store::to_json(r).dump(2) << "\n";
     } else {
         std::cout << "quarantined " << mac.str() << " (" << level << ", "
-                  << (duration ? "for " + policy::format_duration(*duration) : std::string("until released")) << ")\n";
+                  << (r.expires_ms ? "for " + policy::format_duration(std::chrono::milliseconds(*r.expires_ms - r.since_ms))
+                                   : std::string("until released"))
+                  << ")\n";
     }
     return 0;
 }
