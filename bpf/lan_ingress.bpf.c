@@ -139,6 +139,9 @@ int lan_ingress(struct xdp_md *ctx)
 		flow_count(f, &p, WD_FLOW_UP, 1, len, now);
 	if (p.flags & PKT_IP) {
 		__u8 kind = copy_kind(&p, p.sport, p.dport);
+		if (!kind && (kind = discovery_copy_kind(&p)) &&
+		    !event_allowed(dev.key.mac, WD_LIMIT_DISCOVERY_COPY, now))
+			kind = 0;
 		if (kind)
 			emit_copy(ctx, &p, dev.key.mac, kind, now, st);
 	}

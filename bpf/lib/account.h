@@ -357,6 +357,9 @@ static __always_inline int restricted_allows_to_device(const struct pkt *p)
 	return is_dns(p, p->sport) && from_gateway;
 }
 
+#define PORT_SSDP 1900
+#define PORT_MDNS 5353
+
 /* Which DHCP/DNS frames get copied to userspace, seen from the device's side. */
 static __always_inline __u8 copy_kind(const struct pkt *p, __be16 device_port, __be16 peer_port)
 {
@@ -368,6 +371,19 @@ static __always_inline __u8 copy_kind(const struct pkt *p, __be16 device_port, _
 		return WD_COPY_DHCP6;
 	if (peer_port == bpf_htons(PORT_DNS))
 		return WD_COPY_DNS;
+	return 0;
+}
+
+/* mDNS and SSDP a device sends (announcements, answers): what it calls itself and offers.
+ * They repeat, so one copy per device per interval is plenty. */
+static __always_inline __u8 discovery_copy_kind(const struct pkt *p)
+{
+	if (p->l4 != IPPROTO_UDP || !(p->flags & PKT_PORTS))
+		return 0;
+	if (p->sport == bpf_htons(PORT_MDNS) || p->dport == bpf_htons(PORT_MDNS))
+		return WD_COPY_MDNS;
+	if (p->sport == bpf_htons(PORT_SSDP) || p->dport == bpf_htons(PORT_SSDP))
+		return WD_COPY_SSDP;
 	return 0;
 }
 

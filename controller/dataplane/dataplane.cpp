@@ -59,7 +59,7 @@ uint32_t size_for(MapId id, const MapSizes& s) {
         case MapId::quarantine: return s.quarantine;
         case MapId::block_v4: return s.blocklist_v4;
         case MapId::block_v6: return s.blocklist_v6;
-        case MapId::evlimit: return with_lru_headroom(s.devices * 2);  // two rate-limited kinds per device
+        case MapId::evlimit: return with_lru_headroom(s.devices * 3);  // three rate-limited kinds per device
         case MapId::events: return round_up_pow2(s.events_bytes);
         default: return 0;  // keep the BPF-side default
     }

@@ -86,7 +86,12 @@ enum wd_copy_kind {
 	WD_COPY_DHCP4 = 1,
 	WD_COPY_DHCP6 = 2,
 	WD_COPY_DNS = 3,
+	WD_COPY_MDNS = 4, /* UDP 5353, sent by the device; at most one per device per interval */
+	WD_COPY_SSDP = 5, /* UDP 1900, sent by the device; likewise */
 };
+
+/* wd_evlimit_key.kind for the rate limit of mDNS/SSDP copies (not an event kind). */
+#define WD_LIMIT_DISCOVERY_COPY 16
 
 /* wd_event.direction: which program saw the frame. */
 enum wd_direction {

@@ -221,8 +221,13 @@ TEST_CASE("events: other UDP and TCP frames are not copied") {
     h.set_gateway();
     CHECK(h.run(Program::lan_ingress, Packet().eth(L.device, L.gateway).ipv4(L.device4, L.peer4).udp(53000, 443)
                                           .payload(100).build()) == XDP_PASS);
-    CHECK(h.run(Program::lan_ingress, Packet().eth(L.device, L.gateway).ipv4(L.device4, L.peer4).udp(53, 5353)
+    CHECK(h.run(Program::lan_ingress, Packet().eth(L.device, L.gateway).ipv4(L.device4, L.peer4).udp(53, 5300)
                                           .build()) == XDP_PASS);  // from port 53: a device is no DNS server
+    // mDNS and SSDP towards a device are other devices' announcements, not its own.
+    CHECK(h.run(Program::lan_egress, Packet().eth(L.other, L.device).ipv4(L.other4, L.device4).udp(5353, 5353)
+                                         .build()) == TC_ACT_OK);
+    CHECK(h.run(Program::lan_egress, Packet().eth(L.other, L.device).ipv4(L.other4, L.device4).udp(1900, 40000)
+                                         .build()) == TC_ACT_OK);
     CHECK(h.run(Program::lan_egress, Packet().eth(L.gateway, L.device).ipv4(L.peer4, L.device4).udp(443, 53000)
                                          .build()) == TC_ACT_OK);
     // A later fragment has no ports to tell DNS by.
@@ -254,4 +259,40 @@ TEST_CASE("events: a full ring buffer loses events and counts each loss") {
     REQUIRE(h.run(Program::lan_ingress, dns) == XDP_PASS);
     CHECK(events_of_kind(h.take_events(), WD_EV_PACKET_COPY).size() == 1);
     CHECK(h.prog_stats(Program::lan_ingress).events_lost == st.events_lost);
+}
+
+TEST_CASE("events: mDNS and SSDP a device sends are copied, at most once per device per interval") {
+    Harness h(short_interval());
+    h.set_gateway();
+    const net::Mac mdns_group = mac("01:00:5e:00:00:fb"), ssdp_group = mac("01:00:5e:7f:ff:fa");
+    auto mdns = Packet().eth(L.device, mdns_group).ipv4(L.device4, ip("224.0.0.251")).udp(5353, 5353).payload(200).build();
+    auto mdns6 = Packet().eth(L.device, mac("33:33:00:00:00:fb")).ipv6(L.device6_link, ip("ff02::fb")).udp(5353, 5353)
+                     .payload(200).build();
+    auto notify = Packet().eth(L.device, ssdp_group).ipv4(L.device4, ip("239.255.255.250")).udp(40000, 1900)
+                      .payload(300).build();
+    auto other_mdns = Packet().eth(L.other, mdns_group).ipv4(L.other4, ip("224.0.0.251")).udp(5353, 5353).build();
+
+    for (int i = 0; i < 10; ++i) REQUIRE(h.run(Program::lan_ingress, mdns) == XDP_PASS);
+    for (int i = 0; i < 10; ++i) REQUIRE(h.run(Program::lan_ingress, mdns6) == XDP_PASS);
+    for (int i = 0; i < 10; ++i) REQUIRE(h.run(Program::lan_ingress, notify) == XDP_PASS);
+    REQUIRE(h.run(Program::lan_ingress, other_mdns) == XDP_PASS);  // its own limit
+    auto copies = events_of_kind(h.take_events(), WD_EV_PACKET_COPY);
+    // mDNS and SSDP share one limit a device: the first frame of the burst is copied.
+    REQUIRE(copies.size() == 2);
+    CHECK(dataplane::mac_of(copies[0].hdr.mac) == L.device);
+    CHECK(copies[0].hdr.detail == WD_COPY_MDNS);
+    CHECK(copies[0].hdr.direction == WD_DIR_FROM_DEVICE);
+    CHECK(copies[0].packet == mdns);
+    CHECK(dataplane::mac_of(copies[1].hdr.mac) == L.other);
+
+    sleep_past_interval();
+    REQUIRE(h.run(Program::lan_ingress, notify) == XDP_PASS);
+    REQUIRE(h.run(Program::lan_ingress, notify) == XDP_PASS);
+    auto later = events_of_kind(h.take_events(), WD_EV_PACKET_COPY);
+    REQUIRE(later.size() == 1);
+    CHECK(later[0].hdr.detail == WD_COPY_SSDP);
+    CHECK(later[0].packet == notify);
+    // Every frame passed and was counted, copied or not.
+    CHECK(h.prog_stats(Program::lan_ingress).passed == 33);
+    CHECK(h.devices().read(L.device)->bcast.packets == 32);
 }
