@@ -719,11 +719,21 @@ void read_detectors(Checker& c, const Value& v, YAML::Node& out) {
     out = v.node;
 }
 
+void read_identity(Checker& c, const Value& v, IdentitySources& out) {
+    static constexpr std::string_view keys[] = {"ieee_data", "device_types"};
+    auto fields = c.mapping(v, keys, "a mapping with ieee_data and device_types");
+    if (!fields) return;
+    if (auto f = fields->get("ieee_data"))
+        if (auto p = c.absolute_path(f->value)) out.ieee_data = *p;
+    if (auto f = fields->get("device_types"))
+        if (auto p = c.absolute_path(f->value)) out.device_types = *p;
+}
+
 void read_policy(Checker& c, const YAML::Node& root, Policy& policy) {
     static constexpr std::string_view keys[] = {
         "interfaces", "xdp_mode",  "interval",   "detach_on_exit", "log_level",
         "paths",      "map_sizes", "quarantine", "events_log",     "exempt",
-        "devices",    "blocklist", "detectors"};
+        "devices",    "blocklist", "identity",   "detectors"};
     Value top{root, root.Mark(), ""};
     if (root.IsNull()) {
         c.error(root.Mark(), "interfaces",
@@ -751,6 +761,7 @@ void read_policy(Checker& c, const YAML::Node& root, Policy& policy) {
     if (auto f = fields->get("exempt")) read_exempt(c, f->value, policy.exempt);
     if (auto f = fields->get("devices")) read_devices(c, f->value, policy.devices);
     if (auto f = fields->get("blocklist")) read_blocklist(c, f->value, policy.blocklist);
+    if (auto f = fields->get("identity")) read_identity(c, f->value, policy.identity);
     if (auto f = fields->get("detectors")) read_detectors(c, f->value, policy.detectors);
 }
 

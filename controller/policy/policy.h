@@ -129,6 +129,13 @@ struct Blocklist {
     std::vector<BlocklistPrefix> prefixes;
 };
 
+// Where device identity comes from: the IEEE registry of MAC prefixes (Debian's ieee-data)
+// and the rules that tell a device's type.
+struct IdentitySources {
+    std::string ieee_data = "/usr/share/ieee-data";
+    std::string device_types = "/etc/warden/device-types.yaml";
+};
+
 struct Policy {
     Interfaces interfaces;
     XdpMode xdp_mode = XdpMode::automatic;
@@ -142,6 +149,7 @@ struct Policy {
     std::vector<net::Mac> exempt;      // never quarantined automatically
     std::vector<NamedDevice> devices;  // distinct MACs
     Blocklist blocklist;
+    IdentitySources identity;
     // Reserved for the behaviour engine: kept as written (always a mapping, possibly
     // empty), not interpreted yet. Marks inside still point into the source file.
     YAML::Node detectors{YAML::NodeType::Map};

@@ -280,6 +280,20 @@ TEST_CASE("empty values mean empty lists and sections; booleans are YAML 1.2 onl
     CHECK(e.message == "expected true or false, found 'yes'");
 }
 
+TEST_CASE("identity sources: defaults, absolute paths, and errors where they are") {
+    Policy d = valid(minimal);
+    CHECK(d.identity.ieee_data == "/usr/share/ieee-data");
+    CHECK(d.identity.device_types == "/etc/warden/device-types.yaml");
+    Policy p = valid(minimal + "identity:\n  ieee_data: /opt/ieee\n  device_types: /opt/types.yaml\n");
+    CHECK(p.identity.ieee_data == "/opt/ieee");
+    CHECK(p.identity.device_types == "/opt/types.yaml");
+
+    auto e = only_error(load_text(minimal + "identity:\n  device_types: types.yaml\n", "p.yaml"));
+    check_at(e, 5, 17, "identity.device_types");
+    auto u = only_error(load_text(minimal + "identity:\n  oui: /x\n", "p.yaml"));
+    check_at(u, 5, 3, "identity.oui");
+}
+
 TEST_CASE("events_kb is rounded up to a power of two, with a warning") {
     auto r = load_text(minimal + "map_sizes:\n  events_kb: 300\n", "p.yaml");
     REQUIRE(r.policy);
