@@ -108,9 +108,13 @@ int lan_egress(struct __sk_buff *skb)
 		if (ds) {
 			ds->down.packets += segs;
 			ds->down.bytes += len;
+			if (p.l4 == IPPROTO_TCP && (p.flags & PKT_PORTS) &&
+			    (p.tcp_flags & (WD_TCP_SYN | WD_TCP_ACK)) == (WD_TCP_SYN | WD_TCP_ACK))
+				ds->tcp_synack++;
 		}
 		if (p.flags & PKT_IP) {
-			struct wd_flow_stats *f = flow_entry(&p, dev.word, WD_FLOW_DOWN, now, st);
+			int created = 0;
+			struct wd_flow_stats *f = flow_entry(&p, dev.word, WD_FLOW_DOWN, now, st, &created);
 			if (f)
 				flow_count(f, &p, WD_FLOW_DOWN, segs, len, now);
 		}

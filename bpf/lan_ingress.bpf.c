@@ -106,10 +106,18 @@ int lan_ingress(struct xdp_md *ctx)
 	if (ds)
 		device_seen(ds, now);
 
+	/* Where the frame goes: everyone (broadcast/multicast), the gateway, or another device. */
+	int multicast = MAC_IS_MULTICAST(eth->h_dest);
+	int to_gateway = !multicast && is_gateway_mac(eth->h_dest);
+
 	/* The flow entry first: it caches the blocklist's answer for its peer. */
 	struct wd_flow_stats *f = 0;
 	if (p.flags & PKT_IP) {
-		f = flow_entry(&p, dev.word, WD_FLOW_UP, now, st);
+		int created = 0;
+		f = flow_entry(&p, dev.word, WD_FLOW_UP, now, st, &created);
+		if (created && ds)
+			report_new_flow(ds, &p, dev.key.mac, !multicast && !to_gateway, ifindex, now,
+					st);
 		if (peer_block_flags(f, &p.daddr) & WD_BLOCK_OUT) {
 			count_blocklist_drop(st, ds, dev.key.mac, WD_DIR_FROM_DEVICE, &p.daddr, len,
 					     ifindex, now);
@@ -118,19 +126,17 @@ int lan_ingress(struct xdp_md *ctx)
 	}
 
 	if (ds) {
-		struct wd_counter *c;
-		if (MAC_IS_MULTICAST(eth->h_dest))
-			c = &ds->bcast;
-		else if (is_gateway_mac(eth->h_dest))
-			c = &ds->up;
-		else
-			c = &ds->lateral;
+		struct wd_counter *c = multicast ? &ds->bcast : to_gateway ? &ds->up : &ds->lateral;
 		c->packets++;
 		c->bytes += len;
 		ds->proto_packets[bucket]++;
-		if (p.l4 == IPPROTO_TCP && (p.flags & PKT_PORTS) &&
-		    (p.tcp_flags & (WD_TCP_SYN | WD_TCP_ACK)) == WD_TCP_SYN)
+		int syn = p.l4 == IPPROTO_TCP && (p.flags & PKT_PORTS) &&
+			  (p.tcp_flags & (WD_TCP_SYN | WD_TCP_ACK)) == WD_TCP_SYN;
+		if (syn)
 			ds->tcp_syn++;
+		if ((p.flags & PKT_PORTS) && p.dport == bpf_htons(PORT_DNS) &&
+		    (p.l4 == IPPROTO_UDP || syn))
+			ds->dns_queries++;
 		if (p.flags & PKT_IP)
 			device_note_address(ds, &p, now);
 	}

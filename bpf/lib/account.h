@@ -400,10 +400,12 @@ union flow_key {
 	} w;
 };
 
-/* The frame's flow entry, created on its first frame; direction WD_FLOW_UP (from the device)
- * or WD_FLOW_DOWN (to it) says which side is the device's. NULL when the map refuses. */
+/* The frame's flow entry, created on its first frame (*created says so); direction
+ * WD_FLOW_UP (from the device) or WD_FLOW_DOWN (to it) says which side is the device's.
+ * NULL when the map refuses. */
 static __always_inline struct wd_flow_stats *flow_entry(const struct pkt *p, __u64 mac, int dir,
-							__u64 now, struct wd_prog_stats *st)
+							__u64 now, struct wd_prog_stats *st,
+							int *created)
 {
 	union flow_key k;
 	const union addr16 *device = dir == WD_FLOW_UP ? &p->saddr : &p->daddr;
@@ -435,10 +437,51 @@ static __always_inline struct wd_flow_stats *flow_entry(const struct pkt *p, __u
 		st->map_full++;
 		return 0;
 	}
+	*created = err == 0;
 	f = bpf_map_lookup_elem(&wd_flows, &k.key);
 	if (f && f->first_seen_ns == 0)
 		f->first_seen_ns = now;
 	return f;
+}
+
+/*
+ * A device opened a flow: counted exactly, and reported with its peer for the behaviour
+ * engine, up to cfg_flow_events_per_s a second on this CPU (a scan opens thousands; the
+ * count tells how many, a bounded sample tells where to).
+ */
+static __always_inline void report_new_flow(struct wd_device_stats *ds, const struct pkt *p,
+					    const __u8 *mac, int lateral, __u32 ifindex, __u64 now,
+					    struct wd_prog_stats *st)
+{
+	ds->flows_new++;
+	if (now - ds->flow_events_window_ns >= 1000000000ULL) {
+		ds->flow_events_window_ns = now;
+		ds->flow_events = 0;
+	}
+	if (ds->flow_events >= cfg_flow_events_per_s)
+		return;
+	struct wd_event_flow *ev = bpf_ringbuf_reserve(&wd_events, sizeof(*ev), 0);
+	if (!ev) {
+		st->events_lost++;
+		return;
+	}
+	ds->flow_events++;
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->hdr.ts_ns = now;
+	ev->hdr.kind = WD_EV_NEW_FLOW;
+	ev->hdr.ifindex = ifindex;
+	mac_copy(ev->hdr.mac, mac);
+	ev->hdr.direction = WD_DIR_FROM_DEVICE;
+	ev->hdr.frame_len = p->len;
+	__builtin_memcpy(ev->hdr.addr, &p->daddr, 16);
+	ev->proto = p->l4;
+	ev->lateral = lateral;
+	ev->tcp_flags = p->l4 == IPPROTO_TCP ? p->tcp_flags : 0;
+	if (p->flags & PKT_PORTS) {
+		ev->sport = p->sport;
+		ev->dport = p->dport;
+	}
+	bpf_ringbuf_submit(ev, 0);
 }
 
 /* Adds frames that passed to the flow, in one direction. */

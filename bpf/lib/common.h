@@ -31,6 +31,7 @@
 
 /* Load-time settings, written through the skeleton's rodata between open and load. */
 const volatile __u64 cfg_event_interval_ns = WD_EVENT_INTERVAL_NS;
+const volatile __u32 cfg_flow_events_per_s = WD_FLOW_EVENTS_PER_S;
 
 static __always_inline void mac_copy(__u8 *dst, const __u8 *src)
 {

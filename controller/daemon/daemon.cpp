@@ -118,7 +118,7 @@ private:
     void load_blocklists();
     void restore_inventory();
     void poll();
-    void on_event(const wd_event& ev, std::span<const uint8_t> packet);
+    void on_event(const dataplane::EventRecord& record);
     void reload();
     void write_status();
     void save_inventory();
@@ -157,6 +157,7 @@ private:
     uint64_t polls_ = 0;
     double last_poll_cpu_ms_ = 0;
     uint64_t packet_copies_ = 0;
+    uint64_t flow_events_ = 0;
     int reload_generation_ = 0;
     bool reload_ok_ = true;
     std::vector<std::string> reload_errors_;
@@ -362,11 +363,12 @@ void Controller::start() {
     restore_inventory();
 
     reader_ = std::make_unique<dataplane::EventReader>(
-        dp_->map_fd(MapId::events), [this](const wd_event& ev, std::span<const uint8_t> pkt) { on_event(ev, pkt); });
+        dp_->map_fd(MapId::events), [this](const dataplane::EventRecord& r) { on_event(r); });
     events_->append({{"kind", "start"}, {"pid", getpid()}, {"policy", config_path_}, {"maps_reused", !fresh}});
 }
 
-void Controller::on_event(const wd_event& ev, std::span<const uint8_t>) {
+void Controller::on_event(const dataplane::EventRecord& record) {
+    const wd_event& ev = record.hdr;
     net::Mac mac = dataplane::mac_of(ev.mac);
     int64_t now_ms = store::now_unix_ms();
     switch (ev.kind) {
@@ -405,6 +407,9 @@ void Controller::on_event(const wd_event& ev, std::span<const uint8_t>) {
         }
         case WD_EV_PACKET_COPY:
             ++packet_copies_;  // device identity (DHCP/DNS) reads these
+            break;
+        case WD_EV_NEW_FLOW:
+            ++flow_events_;  // the behaviour engine reads these
             break;
         default:
             log::debug("unknown event kind {}", ev.kind);

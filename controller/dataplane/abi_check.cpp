@@ -12,7 +12,7 @@ WD_LAYOUT(wd_device_key, 8);
 WD_AT(wd_device_key, pad, 6);
 
 WD_LAYOUT(wd_counter, 16);
-WD_LAYOUT(wd_device_stats, 176);
+WD_LAYOUT(wd_device_stats, 216);
 WD_AT(wd_device_stats, up, 0);
 WD_AT(wd_device_stats, lateral, 16);
 WD_AT(wd_device_stats, bcast, 32);
@@ -26,6 +26,11 @@ WD_AT(wd_device_stats, ip4_seen_ns, 136);
 WD_AT(wd_device_stats, ip6_seen_ns, 144);
 WD_AT(wd_device_stats, last_ip4, 152);
 WD_AT(wd_device_stats, last_ip6, 160);
+WD_AT(wd_device_stats, flows_new, 176);
+WD_AT(wd_device_stats, dns_queries, 184);
+WD_AT(wd_device_stats, tcp_synack, 192);
+WD_AT(wd_device_stats, flow_events_window_ns, 200);
+WD_AT(wd_device_stats, flow_events, 208);
 
 WD_LAYOUT(wd_flow_key, 44);
 WD_AT(wd_flow_key, proto, 6);
@@ -66,5 +71,9 @@ WD_AT(wd_event, frame_len, 24);
 WD_AT(wd_event, cap_len, 28);
 WD_AT(wd_event, addr, 32);
 WD_LAYOUT(wd_event_packet, 48 + WD_EVENT_COPY_MAX);
+WD_LAYOUT(wd_event_flow, 56);
+WD_AT(wd_event_flow, proto, 48);
+WD_AT(wd_event_flow, sport, 52);
+WD_AT(wd_event_flow, dport, 54);
 
 WD_LAYOUT(wd_prog_stats, 8 * (4 + WD_DROP_MAX + WD_PROTO_MAX + 2));

@@ -97,6 +97,10 @@ Dataplane::Dataplane(const LoadOptions& options) : options_(options) {
                          &lan_egress_->rodata->cfg_event_interval_ns,
                          &wan_ingress_->rodata->cfg_event_interval_ns})
         *const_cast<__u64*>(rodata) = options.event_interval_ns;
+    for (auto* rodata : {&lan_ingress_->rodata->cfg_flow_events_per_s,
+                         &lan_egress_->rodata->cfg_flow_events_per_s,
+                         &wan_ingress_->rodata->cfg_flow_events_per_s})
+        *const_cast<__u32*>(rodata) = options.flow_events_per_s;
 
     bpf_object* objects[] = {lan_ingress_->obj, lan_egress_->obj, wan_ingress_->obj};
     try {

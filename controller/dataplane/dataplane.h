@@ -29,6 +29,7 @@ struct LoadOptions {
     MapSizes sizes;
     std::string pin_dir;  // empty: nothing is pinned or reused
     uint64_t event_interval_ns = WD_EVENT_INTERVAL_NS;
+    uint32_t flow_events_per_s = WD_FLOW_EVENTS_PER_S;  // new-flow events a device a second (a CPU)
 };
 
 enum class Program { lan_ingress, lan_egress, wan_ingress };

@@ -24,14 +24,25 @@ int EventReader::on_record(void* self, void* data, size_t size) {
         ++reader->malformed_;
         return 0;
     }
-    wd_event ev;
-    std::memcpy(&ev, data, sizeof ev);
-    std::span<const uint8_t> packet;
-    if (ev.kind == WD_EV_PACKET_COPY && size >= sizeof(wd_event_packet)) {
-        size_t cap = ev.cap_len > WD_EVENT_COPY_MAX ? WD_EVENT_COPY_MAX : ev.cap_len;
-        packet = {static_cast<const uint8_t*>(data) + sizeof(wd_event), cap};
+    EventRecord r;
+    std::memcpy(&r.hdr, data, sizeof r.hdr);
+    if (r.hdr.kind == WD_EV_PACKET_COPY) {
+        if (size < sizeof(wd_event_packet)) {
+            ++reader->malformed_;
+            return 0;
+        }
+        size_t cap = r.hdr.cap_len > WD_EVENT_COPY_MAX ? WD_EVENT_COPY_MAX : r.hdr.cap_len;
+        r.frame = {static_cast<const uint8_t*>(data) + sizeof(wd_event), cap};
+    } else if (r.hdr.kind == WD_EV_NEW_FLOW) {
+        if (size < sizeof(wd_event_flow)) {
+            ++reader->malformed_;
+            return 0;
+        }
+        wd_event_flow flow;
+        std::memcpy(&flow, data, sizeof flow);
+        r.flow = flow;
     }
-    reader->handler_(ev, packet);
+    reader->handler_(r);
     return 0;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 
 #include "warden/abi.h"
@@ -12,10 +13,16 @@ struct ring_buffer;
 
 namespace warden::dataplane {
 
+// One record from the ring, decoded by kind.
+struct EventRecord {
+    wd_event hdr{};
+    std::span<const uint8_t> frame;      // WD_EV_PACKET_COPY: the copied frame
+    std::optional<wd_event_flow> flow;   // WD_EV_NEW_FLOW: the whole record
+};
+
 class EventReader {
 public:
-    // packet is the copied frame for WD_EV_PACKET_COPY, empty otherwise.
-    using Handler = std::function<void(const wd_event& event, std::span<const uint8_t> packet)>;
+    using Handler = std::function<void(const EventRecord& record)>;
 
     EventReader(int ringbuf_fd, Handler handler);
     ~EventReader();

@@ -108,6 +108,9 @@ DeviceCounters sum_device_stats(const net::Mac& mac, std::span<const wd_device_s
         for (int i = 0; i < WD_PROTO_MAX; ++i) d.proto_packets[i] += s.proto_packets[i];
         d.tcp_syn += s.tcp_syn;
         d.blocklist_drops += s.blocklist_drops;
+        d.flows_new += s.flows_new;
+        d.dns_queries += s.dns_queries;
+        d.tcp_synack += s.tcp_synack;
         if (s.first_seen_ns && (!d.first_seen_ns || s.first_seen_ns < d.first_seen_ns))
             d.first_seen_ns = s.first_seen_ns;
         d.last_seen_ns = std::max<uint64_t>(d.last_seen_ns, s.last_seen_ns);

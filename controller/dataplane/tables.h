@@ -21,6 +21,9 @@ struct DeviceCounters {
     std::array<uint64_t, WD_PROTO_MAX> proto_packets{};
     uint64_t tcp_syn = 0;
     uint64_t blocklist_drops = 0;
+    uint64_t flows_new = 0;    // flows the device opened
+    uint64_t dns_queries = 0;
+    uint64_t tcp_synack = 0;   // SYN+ACKs received: answered connection attempts
     uint64_t first_seen_ns = 0;  // CLOCK_MONOTONIC
     uint64_t last_seen_ns = 0;
     std::optional<net::IpAddr> ip4, ip6;

@@ -79,6 +79,9 @@ enum wd_event_kind {
 	WD_EV_QUARANTINE_DROP = 2, /* a quarantined device's frame was dropped (rate-limited)  */
 	WD_EV_BLOCKLIST_HIT = 3,   /* a frame to/from a blocklisted address (rate-limited)     */
 	WD_EV_PACKET_COPY = 4,     /* first bytes of a DHCP/DHCPv6/DNS frame: wd_event_packet  */
+	WD_EV_NEW_FLOW = 5,        /* a device opened a flow: wd_event_flow; at most
+				    * WD_FLOW_EVENTS_PER_S a device a second (per CPU), the rest
+				    * only counted in wd_device_stats.flows_new */
 };
 
 /* wd_event.detail for WD_EV_PACKET_COPY: which kind of frame was copied. */
@@ -140,6 +143,14 @@ struct wd_device_stats {
 	__u8 last_ip4[4];   /* network byte order */
 	__u8 pad[4];
 	__u8 last_ip6[16];
+	/* For the behaviour engine: exact per-device counts of what its features are made of. */
+	__u64 flows_new;   /* flows the device opened (lan_ingress created the entry) */
+	__u64 dns_queries; /* DNS queries sent (UDP to port 53, TCP SYNs to port 53) */
+	__u64 tcp_synack;  /* TCP SYN+ACK received (lan_egress): attempts that were answered */
+	/* This CPU's budget of WD_EV_NEW_FLOW events (cfg_flow_events_per_s a second). */
+	__u64 flow_events_window_ns;
+	__u32 flow_events;
+	__u32 pad2;
 };
 
 /*
@@ -245,6 +256,18 @@ struct wd_event {
 	__u32 cap_len;   /* bytes in wd_event_packet.data */
 	__u8 addr[16];   /* blocklist hit: the matched address (v4-mapped) */
 };
+
+struct wd_event_flow {
+	struct wd_event hdr; /* mac: the device; addr: the peer; frame_len: its first frame */
+	__u8 proto;          /* IPPROTO_* */
+	__u8 lateral;        /* 1: to another LAN device (not to a gateway MAC) */
+	__u8 tcp_flags;      /* of the first frame */
+	__u8 pad;
+	__be16 sport;        /* the device's port */
+	__be16 dport;        /* the peer's port */
+};
+
+#define WD_FLOW_EVENTS_PER_S 256 /* default; a load-time setting */
 
 struct wd_event_packet {
 	struct wd_event hdr;

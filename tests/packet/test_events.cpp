@@ -44,7 +44,7 @@ TEST_CASE("events: NEW_DEVICE once per new MAC, with the device and a timestamp"
                                          .udp(2, 1).build()) == TC_ACT_OK);
     CHECK(h.run(Program::wan_ingress, from(mac("02:00:00:00:aa:01"))) == XDP_PASS);
 
-    auto events = h.take_events();
+    auto events = events_of_kind(h.take_events(), WD_EV_NEW_DEVICE);
     REQUIRE(events.size() == 2);
     CHECK(events[0].hdr.kind == WD_EV_NEW_DEVICE);
     CHECK(dataplane::mac_of(events[0].hdr.mac) == L.device);
@@ -158,7 +158,10 @@ void check_copy(const CopyCase& c, size_t size) {
     int verdict = h.run(c.program, frame);
     CHECK(verdict == (c.program == Program::lan_egress ? TC_ACT_OK : XDP_PASS));
 
-    auto events = h.take_events();
+    auto all = h.take_events();
+    // Besides the copy, only the report of the new flow the frame opened (lan_ingress).
+    CHECK(events_of_kind(all, WD_EV_NEW_FLOW).size() == (c.program == Program::lan_ingress ? 1u : 0u));
+    auto events = events_of_kind(all, WD_EV_PACKET_COPY);
     REQUIRE(events.size() == 1);
     const auto& e = events[0];
     CHECK(e.hdr.kind == WD_EV_PACKET_COPY);
@@ -236,7 +239,8 @@ TEST_CASE("events: other UDP and TCP frames are not copied") {
                                           .build()) == XDP_PASS);
     auto events = h.take_events();
     CHECK(events_of_kind(events, WD_EV_PACKET_COPY).empty());
-    CHECK(events.size() == 1);  // the NEW_DEVICE
+    CHECK(events_of_kind(events, WD_EV_NEW_DEVICE).size() == 1);
+    CHECK(events.size() == 1 + events_of_kind(events, WD_EV_NEW_FLOW).size());
 }
 
 TEST_CASE("events: a full ring buffer loses events and counts each loss") {
@@ -249,8 +253,9 @@ TEST_CASE("events: a full ring buffer loses events and counts each loss") {
     for (int i = 0; i < sent; ++i) REQUIRE(h.run(Program::lan_ingress, dns) == XDP_PASS);
     auto events = h.take_events();
     auto st = h.prog_stats(Program::lan_ingress);
-    // One NEW_DEVICE and one copy per frame were attempted; each either arrived or was counted.
-    CHECK(events.size() + st.events_lost == sent + 1);
+    // One NEW_DEVICE, one NEW_FLOW (one flow) and one copy per frame were attempted; each
+    // either arrived or was counted.
+    CHECK(events.size() + st.events_lost == sent + 2);
     CHECK(st.events_lost > 0);
     CHECK(events.size() >= 5);
     CHECK(st.passed == sent);  // losing an event never costs the frame

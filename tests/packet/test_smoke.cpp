@@ -22,6 +22,7 @@ TEST_CASE("an unknown device's TCP frame to the gateway passes and is counted up
     REQUIRE(f);
     CHECK(f->packets[WD_FLOW_UP] == 1);
     auto ev = h.take_events();
-    REQUIRE(ev.size() == 1);
+    REQUIRE(ev.size() == 2);
     CHECK(ev[0].hdr.kind == WD_EV_NEW_DEVICE);
+    CHECK(ev[1].hdr.kind == WD_EV_NEW_FLOW);
 }

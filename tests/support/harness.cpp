@@ -26,8 +26,8 @@ const TestLan& lan() {
 Harness::Harness(const dataplane::LoadOptions& options)
     : dp_(std::make_unique<dataplane::Dataplane>(options)) {
     reader_ = std::make_unique<dataplane::EventReader>(
-        dp_->map_fd(MapId::events), [this](const wd_event& ev, std::span<const uint8_t> pkt) {
-            pending_.push_back({ev, Bytes(pkt.begin(), pkt.end())});
+        dp_->map_fd(MapId::events), [this](const dataplane::EventRecord& r) {
+            pending_.push_back({r.hdr, Bytes(r.frame.begin(), r.frame.end()), r.flow});
         });
 }
 

@@ -17,7 +17,8 @@ namespace warden::testing {
 
 struct CapturedEvent {
     wd_event hdr{};
-    Bytes packet;  // the copied frame, for WD_EV_PACKET_COPY
+    Bytes packet;                        // the copied frame, for WD_EV_PACKET_COPY
+    std::optional<wd_event_flow> flow;   // for WD_EV_NEW_FLOW
 };
 
 // The home network every packet test uses: the gateway (two LAN MACs, an address in each
