@@ -1,0 +1,89 @@
+#include <doctest/doctest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstring>
+
+#include "daemon/sampler.h"
+
+using namespace warden;
+
+namespace {
+
+const net::Mac kCamera = *net::Mac::parse("02:00:00:00:01:01");
+const net::Mac kLaptop = *net::Mac::parse("02:00:00:00:01:02");
+
+dataplane::DeviceCounters counters(const net::Mac& mac, uint64_t up, uint64_t down, uint64_t flows) {
+    dataplane::DeviceCounters d;
+    d.mac = mac;
+    d.up = {up / 1000, up};
+    d.down = {down / 1000, down};
+    d.flows_new = flows;
+    d.tcp_syn = flows;
+    return d;
+}
+
+wd_event_flow flow_event(const net::Mac& mac, const char* peer, uint16_t port, bool lateral = false) {
+    wd_event_flow e{};
+    std::memcpy(e.hdr.mac, mac.bytes.data(), 6);
+    auto a = *net::IpAddr::parse(peer);
+    std::memcpy(e.hdr.addr, a.bytes.data(), 16);
+    e.proto = IPPROTO_TCP;
+    e.tcp_flags = 0x02;
+    e.dport = htons(port);
+    e.lateral = lateral;
+    e.hdr.frame_len = 74;
+    return e;
+}
+
+}  // namespace
+
+TEST_CASE("the sampler turns two polls into deltas, with the contacts seen in between") {
+    daemon::Sampler s;
+    CHECK(s.tick({counters(kCamera, 1000, 500, 2)}, {}, 10'000).empty());  // no delta yet
+    s.on_new_flow(flow_event(kCamera, "198.19.0.1", 443), 10'500);
+    s.on_new_flow(flow_event(kCamera, "198.18.0.102", 22, true), 10'600);
+    auto out = s.tick({counters(kCamera, 51'000, 2'500, 4), counters(kLaptop, 10, 10, 1)}, {{kCamera, 7}}, 11'000);
+    REQUIRE(out.size() == 1);  // the laptop is new: no delta yet
+    CHECK(out[0].first == kCamera);
+    const auto& x = out[0].second;
+    CHECK(x.time_ms == 11'000);
+    CHECK(x.seconds == doctest::Approx(1.0));
+    CHECK(x.bytes_up == 50'000);
+    CHECK(x.bytes_down == 2'000);
+    CHECK(x.new_flows == 2);
+    CHECK(x.syn_sent == 2);
+    CHECK(x.active_flows == 7);
+    REQUIRE(x.contacts.size() == 2);
+    CHECK(x.contacts[0].peer == *net::IpAddr::parse("198.19.0.1"));
+    CHECK(x.contacts[0].port == 443);
+    CHECK(x.contacts[0].syn);
+    CHECK(x.contacts[0].time_ms == 10'500);
+    CHECK(x.contacts[1].lateral);
+    CHECK(x.contacts_dropped == 0);
+}
+
+TEST_CASE("the sampler bounds the contacts a tick and counts the rest") {
+    daemon::Sampler s(3);
+    s.tick({counters(kCamera, 0, 0, 0)}, {}, 1'000);
+    for (int i = 0; i < 10; ++i) s.on_new_flow(flow_event(kCamera, "198.18.64.1", 1 + i), 1'100);
+    auto out = s.tick({counters(kCamera, 0, 0, 250)}, {}, 2'000);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].second.new_flows == 250);
+    CHECK(out[0].second.contacts.size() == 3);
+    CHECK(out[0].second.contacts_dropped == 247);
+    // Contacts belong to one tick only.
+    out = s.tick({counters(kCamera, 0, 0, 250)}, {}, 3'000);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].second.contacts.empty());
+    CHECK(out[0].second.new_flows == 0);
+}
+
+TEST_CASE("a device whose counters went backwards starts over instead of a huge delta") {
+    daemon::Sampler s;
+    s.tick({counters(kCamera, 5'000'000, 0, 10)}, {}, 1'000);
+    CHECK(s.tick({counters(kCamera, 100, 0, 1)}, {}, 2'000).empty());  // evicted and seen again
+    auto out = s.tick({counters(kCamera, 1'100, 0, 2)}, {}, 3'000);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].second.bytes_up == 1'000);
+}
