@@ -28,7 +28,8 @@
 #
 # Names: namespaces P-gw, P-inet, P-devK; inside them the fixed interface names above (wan0,
 # br-lan, lanK, eth0, inet0). DNS names served by P-inet: www.inet.test → 198.19.0.1 and
-# fd00:ffff::1, cdn.inet.test → 198.18.64.10 and fd00:64::10, dns.inet.test → 198.19.0.1.
+# fd00:ffff::1, cdn.inet.test → 198.18.64.10 and fd00:64::10, dns.inet.test → 198.19.0.1,
+# cloud.example.test → 198.18.64.20 and fd00:64::20 (a cloud service for identity tests).
 # IPv4 is masqueraded to 198.19.0.2; IPv6 is routed (P-inet routes fd00:1::/64 back to the gw).
 # Only 198.18.0.0/15 and fd00::/8 are used, and nothing routes out of the namespaces.
 # Run a command on a device with `ip netns exec P-devK CMD` (it then uses the device's
@@ -351,6 +352,7 @@ local=/test/
 host-record=www.inet.test,$INET4,$INET6
 host-record=dns.inet.test,$INET4
 host-record=cdn.inet.test,198.18.64.10,fd00:64::10
+host-record=cloud.example.test,198.18.64.20,fd00:64::20
 pid-file=$(pidfile inet-dnsmasq)
 log-queries
 log-facility=$(logfile inet-dnsmasq-queries)

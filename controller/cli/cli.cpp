@@ -39,8 +39,30 @@ const std::vector<Command>& commands() {
          no_options, {}, cmd_run},
         {"status", "[--json]", "is warden running; interfaces, maps and their fill, program counters",
          "", no_options, {}, cmd_status},
-        {"devices", "[--json]", "every device seen on a LAN port, with traffic, rates and state", "",
-         no_options, {}, cmd_devices},
+        {"devices", "[--explain MAC] [--json]",
+         "every device seen on a LAN port: who it is (vendor, type), traffic, rates and state",
+         "NAME is the policy's name, else the DHCP hostname. VENDOR comes from the MAC's prefix\n"
+         "(the IEEE registry, identity.ieee_data); TYPE from the policy's devices: list, else from\n"
+         "the rules in identity.device_types. --json adds everything warden knows of each device.\n"
+         "--explain MAC prints that device's evidence: each fact and where it came from, the type\n"
+         "rules that matched (file line, weight, matched value), the scores and the winner.",
+         [](po::options_description& o) {
+             o.add_options()("explain", po::value<std::string>(), "why this device (MAC) has its identity and type");
+         },
+         {}, cmd_devices},
+        {"top", "[--interval SECONDS] [--sort up|down|name|flows|state] [--once] [--json]",
+         "live view of every device: state, rates, flows, drops, latest findings",
+         "Full screen, refreshed every interval. Keys: u up rate, d down rate, n name, f active\n"
+         "flows, s state (worst first); arrows and PgUp/PgDn scroll; r refreshes now; q quits.\n"
+         "alerting: a finding for the device in the last 10 minutes. When stdout is not a\n"
+         "terminal, or with --once, it prints one snapshot of the same rows and exits (--json: as\n"
+         "JSON).",
+         [](po::options_description& o) {
+             o.add_options()("interval", po::value<double>()->default_value(1.0), "seconds between refreshes")(
+                 "sort", po::value<std::string>()->default_value("up"), "up, down, name, flows or state")(
+                 "once", "print one snapshot and exit, even on a terminal");
+         },
+         {}, cmd_top},
         {"flows", "[--device MAC] [--top N] [--sort bytes|packets|recent] [--json]",
          "the flow table: who talks to whom, how much", "",
          [](po::options_description& o) {
@@ -59,7 +81,19 @@ const std::vector<Command>& commands() {
                  "reason", po::value<std::string>()->default_value(""), "why, for the record");
          },
          {"mac"}, cmd_quarantine_add},
-        {"quarantine del", "MAC", "release a device from quarantine", "", no_options, {"mac"}, cmd_quarantine_del},
+        {"quarantine del", "MAC [--false-positive [--detector NAME]]", "release a device from quarantine",
+         "--false-positive: the finding behind it was wrong. The device is released now and the\n"
+         "running controller's behaviour engine learns that this behaviour is normal for it (the\n"
+         "detectors of its latest finding, or only --detector NAME: port_scan, propagation,\n"
+         "flood, exfiltration, new_destinations, blocklist, lateral, beaconing), so the same\n"
+         "behaviour does not quarantine it again; recorded as a false_positive event. Works for\n"
+         "an alert-only finding too (the device need not be quarantined). If the controller is\n"
+         "not running, it learns this when it starts.",
+         [](po::options_description& o) {
+             o.add_options()("false-positive", "the finding was wrong: teach the engine")(
+                 "detector", po::value<std::string>(), "with --false-positive: only this detector learns");
+         },
+         {"mac"}, cmd_quarantine_del},
         {"quarantine list", "[--json]", "quarantined devices, with time left and frames dropped", "", no_options,
          {}, cmd_quarantine_list},
         {"block add", "PREFIX [--direction in|out|both]", "block an address or prefix (IPv4 or IPv6)",
@@ -86,6 +120,34 @@ const std::vector<Command>& commands() {
                  "last", po::value<int>()->default_value(50), "print the last N events (0: all)");
          },
          {}, cmd_events},
+        {"alerts", "[--device MAC] [--since DURATION] [--json]",
+         "the behaviour engine's findings: when, which device, what it did, what was done",
+         "From the events log, newest last. DURATION is like 90s, 15m, 1h, 7d. The evidence says\n"
+         "what was measured against what is normal for the device and the threshold.",
+         [](po::options_description& o) {
+             o.add_options()("device", po::value<std::string>(), "only this device's findings")(
+                 "since", po::value<std::string>(), "only findings of the last DURATION");
+         },
+         {}, cmd_alerts},
+        {"profile export", "FILE", "write the learned per-type behaviour profiles (no MACs, names or addresses)",
+         "Asks the running controller to save what it learned, then writes the profile of each\n"
+         "device type from <state dir>/engine.json, for `warden profile import` on another\n"
+         "gateway or `warden profile merge`.",
+         no_options, {"file"}, cmd_profile_export},
+        {"profile import", "FILE", "load per-type behaviour profiles as priors",
+         "The file is checked first: a bad file is an error naming what is wrong, and nothing\n"
+         "changes. Then the controller uses the profiles for devices whose own history is not\n"
+         "trusted yet, and keeps them in <state dir>/engine.json (if it is not running, it\n"
+         "imports them when it starts).",
+         no_options, {"file"}, cmd_profile_import},
+        {"profile merge", "A B ... -o OUT", "merge profile files exactly into one (a file operation)",
+         "The merge is exact: merging A+B then C equals A then B+C equals one engine that saw\n"
+         "everything. Every input is checked; a bad one is an error naming it, and OUT is not\n"
+         "written.",
+         [](po::options_description& o) {
+             o.add_options()("output,o", po::value<std::string>(), "where the merged profiles go");
+         },
+         {"file..."}, cmd_profile_merge},
         {"policy check", "FILE", "validate a policy file and print every problem", "", no_options, {"file"},
          cmd_policy_check},
         {"policy reload", "", "make the running controller re-read its policy, and report the outcome", "",
@@ -133,7 +195,9 @@ void print_command_help(const Command& c, std::ostream& out) {
 bool takes_value(const std::string& arg) {
     return arg == "-c" || arg == "--config" || arg == "--pin-dir" || arg == "--state-dir" ||
            arg == "--log-level" || arg == "--device" || arg == "--top" || arg == "--sort" ||
-           arg == "--level" || arg == "--for" || arg == "--reason" || arg == "--direction" || arg == "--last";
+           arg == "--level" || arg == "--for" || arg == "--reason" || arg == "--direction" || arg == "--last" ||
+           arg == "--since" || arg == "--detector" || arg == "-o" || arg == "--output" ||
+           arg == "--interval" || arg == "--explain";
 }
 
 }  // namespace
@@ -223,8 +287,12 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (ctx.vm.count("positional")) ctx.positional = ctx.vm["positional"].as<std::vector<std::string>>();
-    if (ctx.positional.size() != cmd->positionals.size()) {
-        std::cerr << "warden " << cmd->name << ": expected " << cmd->positionals.size() << " argument(s)"
+    // A last positional named "...": one or more of it.
+    bool any_number = !cmd->positionals.empty() && cmd->positionals.back().ends_with("...");
+    if (any_number ? ctx.positional.size() < cmd->positionals.size()
+                   : ctx.positional.size() != cmd->positionals.size()) {
+        std::cerr << "warden " << cmd->name << ": expected " << (any_number ? "at least " : "")
+                  << cmd->positionals.size() << " argument(s)"
                   << (cmd->args.empty() ? "" : " (" + cmd->args + ")") << ", got " << ctx.positional.size()
                   << " (see warden " << cmd->name << " --help)\n";
         return 2;

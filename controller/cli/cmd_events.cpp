@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/event_text.h"
 #include "store/events_log.h"
 #include "store/state.h"
 
@@ -18,41 +19,6 @@ namespace warden::cli {
 using nlohmann::json;
 
 namespace {
-
-std::string field(const json& e, const char* key) {
-    if (!e.contains(key) || e[key].is_null()) return "";
-    return e[key].is_string() ? e[key].get<std::string>() : e[key].dump();
-}
-
-// One event as a line a person can read.
-std::string describe(const json& e) {
-    std::string kind = field(e, "kind"), mac = field(e, "mac");
-    std::string s = field(e, "time") + "  ";
-    if (kind == "quarantine") {
-        s += mac + " quarantined (" + field(e, "level") + ") by " + field(e, "origin");
-        if (!field(e, "reason").empty()) s += ": " + field(e, "reason");
-        if (e.contains("expires_ms") && e["expires_ms"].is_number())
-            s += ", until " + store::iso_time(e["expires_ms"].get<int64_t>());
-    } else if (kind == "release") {
-        s += mac + " released (" + field(e, "why") + ")";
-    } else if (kind == "new_device") {
-        s += "new device " + mac + " on " + field(e, "interface");
-    } else if (kind == "quarantine_drop") {
-        s += "blocked traffic " + field(e, "direction") + " " + mac + " (quarantined, " + field(e, "level") + ")";
-    } else if (kind == "blocklist_hit") {
-        s += "blocked " + field(e, "address") + " (blocklist), " + field(e, "direction") +
-             (mac.empty() ? "" : " " + mac);
-    } else if (kind == "block_added" || kind == "block_removed") {
-        s += std::string(kind == "block_added" ? "blocked " : "unblocked ") + e.value("prefixes", json::array()).dump();
-    } else if (kind == "policy_reloaded" || kind == "policy_rejected") {
-        s += std::string(kind == "policy_reloaded" ? "policy reloaded" : "policy REJECTED") + " (" + field(e, "policy") + ")";
-    } else if (kind == "start" || kind == "stop") {
-        s += "controller " + kind + " (pid " + field(e, "pid") + ")";
-    } else {
-        s += kind + " " + e.dump();
-    }
-    return s;
-}
 
 volatile std::sig_atomic_t stop_following = 0;
 
@@ -67,7 +33,7 @@ int cmd_events(Context& ctx) {
     for (const auto& p : problems) std::cerr << "warning: " << p << "\n";
     size_t from = last == 0 || events.size() <= size_t(last) ? 0 : events.size() - last;
     auto print = [&](const json& e) {
-        std::cout << (ctx.json ? e.dump() : describe(e)) << "\n" << std::flush;
+        std::cout << (ctx.json ? e.dump() : event_line(e)) << "\n" << std::flush;
     };
     for (size_t i = from; i < events.size(); ++i) print(events[i]);
     if (!ctx.vm.count("follow")) {

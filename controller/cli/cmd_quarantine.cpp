@@ -5,9 +5,12 @@
 
 #include "cli/commands.h"
 #include "cli/format.h"
+#include "daemon/requests.h"
 #include "dataplane/pinned.h"
+#include "engine/config.h"
 #include "policy/units.h"
 #include "quarantine/quarantine.h"
+#include "view/devices.h"
 
 namespace warden::cli {
 
@@ -86,15 +89,61 @@ int cmd_quarantine_add(Context& ctx) {
 
 int cmd_quarantine_del(Context& ctx) {
     net::Mac mac = mac_arg(ctx.positional[0]);
+    bool false_positive = ctx.vm.count("false-positive") > 0;
+    std::optional<std::string> detector;
+    if (ctx.vm.count("detector")) {
+        if (!false_positive) throw UsageError("--detector goes with --false-positive");
+        detector = ctx.vm["detector"].as<std::string>();
+        if (!engine::parse_detector(*detector)) {
+            std::string names;
+            for (auto d : engine::all_detectors) names += (names.empty() ? "" : ", ") + std::string(engine::to_string(d));
+            throw UsageError("--detector \"" + *detector + "\": not a detector (" + names + ")");
+        }
+    }
     Quarantines q(ctx);
-    if (!q.manager.release(mac, "by the operator", "operator")) {
+    bool released = q.manager.release(mac, false_positive ? "false positive" : "by the operator", "operator");
+    if (!released && !false_positive) {
         std::cerr << "warden quarantine del: " << mac.str() << " is not quarantined\n";
         return 1;
     }
-    if (ctx.json)
-        std::cout << json{{"released", mac.str()}}.dump(2) << "\n";
-    else
-        std::cout << "released " << mac.str() << "\n";
+    // The behaviour engine lives in the controller: it is told through a request
+    // (daemon/requests.h), so a release lets the device be found again, and a false positive
+    // teaches its baseline. Without a controller the request waits for its start.
+    json body{{"mac", mac.str()}};
+    if (detector) body["detector"] = *detector;
+    int64_t asked_ms = store::now_unix_ms();
+    std::optional<daemon::Submitted> req;
+    try {
+        req = daemon::submit_request(q.state.path(), false_positive ? "false_positive" : "release", body);
+    } catch (const std::exception& e) {
+        if (false_positive) throw;
+        std::cerr << "warning: the controller could not be told of the release: " << e.what() << "\n";
+    }
+    json out{{"released", released ? json(mac.str()) : json(nullptr)}};
+    std::string learned;
+    if (false_positive) {
+        out["false_positive"] = mac.str();
+        if (req->signalled && daemon::wait_handled(*req, std::chrono::seconds(10))) {
+            // The controller recorded what it learned as an event.
+            auto events = store::EventLog::read_all(q.state.events_file(), ctx.events_keep());
+            for (auto it = events.rbegin(); it != events.rend(); ++it)
+                if (it->value("kind", "") == "false_positive" && it->value("mac", "") == mac.str() &&
+                    it->value("ts_ms", int64_t(0)) >= asked_ms) {
+                    learned = it->value("text", "");
+                    out["learned"] = *it;
+                    break;
+                }
+        } else {
+            learned = "the controller is not running: it learns this when it starts";
+            out["pending"] = true;
+        }
+    }
+    if (ctx.json) {
+        std::cout << out.dump(2) << "\n";
+    } else {
+        std::cout << (released ? "released " + mac.str() : mac.str() + " was not quarantined") << "\n";
+        if (false_positive) std::cout << "false positive: " << (learned.empty() ? "recorded" : learned) << "\n";
+    }
     return 0;
 }
 
@@ -102,18 +151,8 @@ int cmd_quarantine_list(Context& ctx) {
     Quarantines q(ctx);
     auto list = q.manager.list();
     int64_t now = store::now_unix_ms();
-    json out = json::array();
-    for (const auto& s : list) {
-        json j = store::to_json(s.record);
-        j["enforced"] = s.enforced;
-        if (s.kernel) {
-            j["dropped"] = {{"from_device", {{"packets", s.kernel->dropped_from_device.packets}, {"bytes", s.kernel->dropped_from_device.bytes}}},
-                            {"to_device", {{"packets", s.kernel->dropped_to_device.packets}, {"bytes", s.kernel->dropped_to_device.bytes}}}};
-        }
-        out.push_back(j);
-    }
     if (ctx.json) {
-        std::cout << out.dump(2) << "\n";
+        std::cout << view::quarantine_json(list).dump(2) << "\n";
         return 0;
     }
     if (list.empty()) {

@@ -1,5 +1,5 @@
 // warden status, devices, flows: what the maps say now, joined with the controller's
-// snapshot (rates) and the inventory (names).
+// snapshot (rates) and the inventory (names); devices through the join in device_view.h.
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <netinet/in.h>
@@ -12,9 +12,12 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/device_view.h"
+#include "cli/explain.h"
 #include "cli/format.h"
 #include "daemon/pidfile.h"
 #include "dataplane/pinned.h"
+#include "identity/types.h"
 #include "quarantine/quarantine.h"
 #include "store/state.h"
 
@@ -24,16 +27,6 @@ using nlohmann::json;
 using dataplane::MapId;
 
 namespace {
-
-json read_json(const std::filesystem::path& file) {
-    try {
-        std::ifstream in(file);
-        if (!in) return json();
-        return json::parse(in);
-    } catch (const std::exception&) {
-        return json();
-    }
-}
 
 // The kernel's own account of a map's memory, from /proc/self/fdinfo.
 uint64_t map_memory(int fd) {
@@ -76,26 +69,13 @@ const MapRow kMapRows[] = {
 
 const char* kProgNames[] = {"lan_ingress", "lan_egress", "wan_ingress"};
 
-std::string state_of(const std::map<net::Mac, dataplane::QuarantineEntry>& q, const net::Mac& mac) {
-    auto it = q.find(mac);
-    if (it == q.end()) return "ok";
-    uint64_t now = quarantine::monotonic_ns();
-    if (it->second.expires_ns && it->second.expires_ns <= now) return "ok (expiring)";
-    return it->second.level == WD_LEVEL_ISOLATE ? "isolated" : "restricted";
-}
-
-int64_t mono_to_wall_ms(uint64_t mono_ns) {
-    uint64_t now = quarantine::monotonic_ns();
-    return store::now_unix_ms() - int64_t((now - std::min(now, mono_ns)) / 1000000);
-}
-
 }  // namespace
 
 int cmd_status(Context& ctx) {
     std::string pin_dir = ctx.pin_dir(), state_dir = ctx.state_dir();
     auto pid = daemon::running_controller((std::filesystem::path(state_dir) / "warden.pid").string());
     bool pinned = dataplane::maps_pinned(pin_dir);
-    json snapshot = read_json(std::filesystem::path(state_dir) / "status.json");
+    json snapshot = read_json_file(std::filesystem::path(state_dir) / "status.json");
 
     json out{{"controller", pid ? json{{"running", true}, {"pid", *pid}} : json{{"running", false}}},
              {"pin_dir", pin_dir},
@@ -190,103 +170,92 @@ int cmd_status(Context& ctx) {
     return 0;
 }
 
-int cmd_devices(Context& ctx) {
-    std::string pin_dir = ctx.pin_dir(), state_dir = ctx.state_dir();
-    dataplane::PinnedMaps maps(pin_dir);
-    auto counters = maps.devices().read_all();
-    std::map<net::Mac, dataplane::QuarantineEntry> quarantined;
-    for (auto& q : maps.quarantine().list()) quarantined[q.mac] = q;
-    store::StateDir state(state_dir);
-    std::map<net::Mac, store::DeviceRecord> inventory;
-    for (auto& r : state.load_inventory().records) inventory[r.mac] = r;
-    json snapshot = read_json(state.status_file());
-    bool fresh = snapshot.is_object() && store::now_unix_ms() - snapshot.value("updated_ms", int64_t(0)) < 10'000;
-    std::map<std::string, json> rates;
-    if (fresh)
-        for (const auto& d : snapshot.value("devices", json::array())) rates[d["mac"]] = d;
+namespace {
 
-    // Devices the kernel counts now, and those the inventory remembers (after a reboot, a
-    // quarantined device sends nothing that is counted, but it is still a device).
-    for (const auto& [mac, rec] : inventory) {
-        bool counted = std::any_of(counters.begin(), counters.end(), [&](auto& d) { return d.mac == mac; });
-        if (!counted) {
-            dataplane::DeviceCounters d;
-            d.mac = mac;
-            d.ip4 = rec.ip4;
-            d.ip6 = rec.ip6;
-            counters.push_back(d);
-        }
+// `warden devices --explain MAC`: from the state dir and the files, so it works whether or
+// not the controller runs.
+int explain(Context& ctx, const std::string& mac_text) {
+    auto mac = net::Mac::parse(mac_text);
+    if (!mac) throw UsageError("--explain: not a MAC address: \"" + mac_text + "\" (expected aa:bb:cc:dd:ee:ff)");
+    store::StateDir state(ctx.state_dir());
+    std::optional<store::DeviceRecord> record;
+    for (auto& r : state.load_inventory().records)
+        if (r.mac == *mac) record = std::move(r);
+    if (!record)
+        throw std::runtime_error("no device " + mac->str() + " in the inventory (" + state.inventory_file().string() +
+                                 "): warden has not seen it; `warden devices` lists the devices it knows");
+
+    const policy::Policy* policy = ctx.policy();
+    policy::IdentitySources sources = policy ? policy->identity : policy::IdentitySources{};
+    ExplainInput in;
+    in.mac = *mac;
+    in.ip4 = record->ip4;
+    in.ip6 = record->ip6;
+    in.identity = record->identity;
+    in.named = policy ? policy->find_device(*mac) : nullptr;
+    in.name = in.named && !in.named->name.empty() ? in.named->name : record->name;
+    if (in.name.empty()) in.name = record->identity.is_object() ? record->identity.value("hostname", "") : "";
+    in.ieee_data = sources.ieee_data;
+    in.rules_path = sources.device_types;
+    std::optional<identity::DeviceTypes> rules;
+    auto loaded = identity::DeviceTypes::load_file(sources.device_types);
+    if (loaded.rules) {
+        rules = std::move(loaded.rules);
+        in.rules = &*rules;
+    } else {
+        in.rules_error = loaded.errors.empty() ? "not loaded" : loaded.errors.front().str();
+        if (loaded.errors.size() > 1) in.rules_error += " (and " + std::to_string(loaded.errors.size() - 1) + " more)";
     }
-    std::sort(counters.begin(), counters.end(), [](auto& a, auto& b) {
-        return a.up.bytes + a.down.bytes + a.lateral.bytes > b.up.bytes + b.down.bytes + b.lateral.bytes;
-    });
-    const auto* pol = ctx.policy();
-    json list = json::array();
-    for (const auto& d : counters) {
-        std::string name;
-        if (pol)
-            if (auto* n = pol->find_device(d.mac)) name = n->name;
-        auto inv = inventory.find(d.mac);
-        if (name.empty() && inv != inventory.end()) name = inv->second.name;
-        auto q = quarantined.find(d.mac);
-        // Last seen: the kernel's stamp, a dropped frame of a quarantined device, or the
-        // inventory's memory, whichever is latest.
-        int64_t last_seen = d.last_seen_ns ? mono_to_wall_ms(d.last_seen_ns) : 0;
-        if (q != quarantined.end() && q->second.last_drop_ns)
-            last_seen = std::max(last_seen, mono_to_wall_ms(q->second.last_drop_ns));
-        if (inv != inventory.end()) last_seen = std::max(last_seen, inv->second.last_seen_ms);
-        int64_t first_seen = inv != inventory.end() && inv->second.first_seen_ms ? inv->second.first_seen_ms
-                             : d.first_seen_ns                                 ? mono_to_wall_ms(d.first_seen_ns)
-                                                                               : 0;
-        json j{{"mac", d.mac.str()},
-               {"name", name},
-               {"ip4", d.ip4 ? json(d.ip4->str()) : json(nullptr)},
-               {"ip6", d.ip6 ? json(d.ip6->str()) : json(nullptr)},
-               {"state", state_of(quarantined, d.mac)},
-               {"counted", d.last_seen_ns != 0},
-               {"up", {{"packets", d.up.packets}, {"bytes", d.up.bytes}}},
-               {"down", {{"packets", d.down.packets}, {"bytes", d.down.bytes}}},
-               {"lateral", {{"packets", d.lateral.packets}, {"bytes", d.lateral.bytes}}},
-               {"bcast", {{"packets", d.bcast.packets}, {"bytes", d.bcast.bytes}}},
-               {"tcp_syn", d.tcp_syn},
-               {"protocols", {{"tcp", d.proto_packets[WD_PROTO_TCP]}, {"udp", d.proto_packets[WD_PROTO_UDP]},
-                              {"icmp", d.proto_packets[WD_PROTO_ICMP]}, {"arp", d.proto_packets[WD_PROTO_ARP]},
-                              {"other", d.proto_packets[WD_PROTO_OTHER]}}},
-               {"drops", {{"blocklist", d.blocklist_drops},
-                          {"quarantine", q != quarantined.end() ? q->second.dropped_from_device.packets + q->second.dropped_to_device.packets : 0}}},
-               {"first_seen_ms", first_seen},
-               {"last_seen_ms", last_seen}};
-        // The snapshot lists only busy devices: with a fresh one, absence means idle.
-        if (auto r = rates.find(d.mac.str()); r != rates.end())
-            j["rate"] = {{"up_bps", r->second["up_bps"]}, {"down_bps", r->second["down_bps"]},
-                         {"lateral_bps", r->second["lateral_bps"]}, {"active_flows", r->second["active_flows"]}};
-        else if (fresh)
-            j["rate"] = {{"up_bps", 0.0}, {"down_bps", 0.0}, {"lateral_bps", 0.0}, {"active_flows", 0}};
-        list.push_back(j);
-    }
+    auto names = view::parse_peer_names(read_json_file(state.path() / "names.json"));
+    if (auto it = names.find(*mac); it != names.end()) in.peer_names = it->second;
+
+    json explanation = explain_device(in);
+    if (ctx.json)
+        std::cout << explanation.dump(2) << "\n";
+    else
+        print_explanation(explanation, std::cout);
+    return 0;
+}
+
+// The device's vendor column: the maker, or why there is none to show.
+std::string vendor_cell(const DeviceView& d) {
+    if (!d.vendor.empty()) return shorten(d.vendor, 20);
+    return d.random_mac ? "(random MAC)" : "-";
+}
+
+}  // namespace
+
+int cmd_devices(Context& ctx) {
+    if (ctx.vm.count("explain")) return explain(ctx, ctx.vm["explain"].as<std::string>());
+    RecentEvents events(store::StateDir(ctx.state_dir()).events_file());
+    events.update();
+    NetworkView view = look(ctx, &events, /*require_pins=*/true);
+    auto& devices = view.devices;
+    std::sort(devices.begin(), devices.end(), [](auto& a, auto& b) { return a.total_bytes() > b.total_bytes(); });
     if (ctx.json) {
+        json list = json::array();
+        for (const auto& d : devices) list.push_back(to_json(d));
         std::cout << list.dump(2) << "\n";
         return 0;
     }
-    if (list.empty()) {
+    if (devices.empty()) {
         std::cout << "no devices seen yet\n";
         return 0;
     }
-    Table t({"MAC", "NAME", "IPV4", "UP", "DOWN", "LATERAL", "RATE UP", "RATE DOWN", "FLOWS", "LAST SEEN", "STATE"},
-            {false, false, false, true, true, true, true, true, true, true, false});
+    // Fits ~120 columns: lateral bytes and flow counts are in --json and `warden top`.
+    Table t({"MAC", "NAME", "IPV4", "VENDOR", "TYPE", "UP", "DOWN", "RATE", "SEEN", "STATE"},
+            {false, false, false, false, false, true, true, true, true, false});
     int64_t now = store::now_unix_ms();
-    for (const auto& j : list) {
-        bool has_rate = j.contains("rate");
-        t.add({j["mac"], j["name"].get<std::string>().empty() ? "-" : j["name"].get<std::string>(),
-               j["ip4"].is_null() ? "-" : j["ip4"].get<std::string>(), human_bytes(j["up"]["bytes"]),
-               human_bytes(j["down"]["bytes"]), human_bytes(j["lateral"]["bytes"]),
-               has_rate ? human_rate(j["rate"]["up_bps"]) : "-", has_rate ? human_rate(j["rate"]["down_bps"]) : "-",
-               has_rate ? std::to_string(j["rate"]["active_flows"].get<int>()) : "-",
-               j["last_seen_ms"].get<int64_t>() ? human_age(now - j["last_seen_ms"].get<int64_t>()) + " ago" : "-",
-               j["state"]});
+    for (const auto& d : devices) {
+        const auto& r = d.rates;
+        t.add({d.mac.str(), d.name.empty() ? "-" : shorten(d.name, 18), d.ip4 ? d.ip4->str() : "-", vendor_cell(d),
+               d.type.empty() ? "unknown" : d.type, human_bytes(d.counters.up.bytes), human_bytes(d.counters.down.bytes),
+               r ? human_rate(r->up_bps + r->down_bps) : "-",
+               d.last_seen_ms ? human_age(now - d.last_seen_ms) : "-", d.state});
     }
     t.print(std::cout);
-    if (!fresh) std::cout << "(no rates: the controller is not running or its snapshot is stale)\n";
+    if (!view.rates_fresh) std::cout << "(no rates: the controller is not running or its snapshot is stale)\n";
+    std::cout << "(`warden devices --explain MAC` says why a device has its name, vendor and type)\n";
     return 0;
 }
 
@@ -346,18 +315,24 @@ int cmd_flows(Context& ctx) {
     });
     size_t shown = top == 0 ? flows.size() : std::min<size_t>(flows.size(), top);
     int64_t now = store::now_unix_ms();
+    // The name the device looked the peer up as (while its DNS TTL lasts), from `warden run`.
+    auto names = view::parse_peer_names(read_json_file(store::StateDir(ctx.state_dir()).path() / "names.json"));
+    std::vector<std::string> peer_names(shown);
     json list = json::array();
     for (size_t i = 0; i < shown; ++i) {
         const auto& f = flows[i];
         net::IpAddr local, remote;
         std::memcpy(local.bytes.data(), f.key.saddr, 16);
         std::memcpy(remote.bytes.data(), f.key.daddr, 16);
+        if (auto device = names.find(dataplane::mac_of(f.key.mac)); device != names.end())
+            if (auto name = device->second.find(remote.str()); name != device->second.end()) peer_names[i] = name->second;
         list.push_back({{"device", dataplane::mac_of(f.key.mac).str()},
                         {"protocol", proto_name(f.key.proto)},
                         {"local", local.str()},
                         {"local_port", ntohs(f.key.sport)},
                         {"remote", remote.str()},
                         {"remote_port", ntohs(f.key.dport)},
+                        {"peer_name", peer_names[i].empty() ? json(nullptr) : json(peer_names[i])},
                         {"up", {{"packets", f.stats.packets[WD_FLOW_UP]}, {"bytes", f.stats.bytes[WD_FLOW_UP]}, {"tcp_flags", f.stats.tcp_flags[WD_FLOW_UP]}}},
                         {"down", {{"packets", f.stats.packets[WD_FLOW_DOWN]}, {"bytes", f.stats.bytes[WD_FLOW_DOWN]}, {"tcp_flags", f.stats.tcp_flags[WD_FLOW_DOWN]}}},
                         {"first_seen_ms", mono_to_wall_ms(f.stats.first_seen_ns)},
@@ -371,12 +346,13 @@ int cmd_flows(Context& ctx) {
         std::cout << (only ? "no flows for " + only->str() : std::string("no flows")) << "\n";
         return 0;
     }
-    Table t({"DEVICE", "PROTO", "LOCAL", "REMOTE", "UP", "DOWN", "PACKETS", "FLAGS", "AGE", "IDLE"},
-            {false, false, false, false, true, true, true, false, true, true});
+    Table t({"DEVICE", "PROTO", "LOCAL", "REMOTE", "PEER NAME", "UP", "DOWN", "PACKETS", "FLAGS", "AGE", "IDLE"},
+            {false, false, false, false, false, true, true, true, false, true, true});
     for (size_t i = 0; i < shown; ++i) {
         const auto& f = flows[i];
         t.add({dataplane::mac_of(f.key.mac).str(), proto_name(f.key.proto), endpoint(f.key.saddr, f.key.sport, f.key.proto),
-               endpoint(f.key.daddr, f.key.dport, f.key.proto), human_bytes(f.stats.bytes[0]), human_bytes(f.stats.bytes[1]),
+               endpoint(f.key.daddr, f.key.dport, f.key.proto), peer_names[i].empty() ? "-" : shorten(peer_names[i], 28),
+               human_bytes(f.stats.bytes[0]), human_bytes(f.stats.bytes[1]),
                human_count(total_packets(f)),
                f.key.proto == IPPROTO_TCP ? tcp_flags(f.stats.tcp_flags[0]) + "/" + tcp_flags(f.stats.tcp_flags[1]) : "-",
                human_age(now - mono_to_wall_ms(f.stats.first_seen_ns)), human_age(now - mono_to_wall_ms(f.stats.last_seen_ns))});

@@ -9,6 +9,7 @@ int cmd_run(Context& ctx);
 int cmd_status(Context& ctx);
 int cmd_devices(Context& ctx);
 int cmd_flows(Context& ctx);
+int cmd_top(Context& ctx);
 int cmd_quarantine_add(Context& ctx);
 int cmd_quarantine_del(Context& ctx);
 int cmd_quarantine_list(Context& ctx);
@@ -20,5 +21,9 @@ int cmd_events(Context& ctx);
 int cmd_policy_check(Context& ctx);
 int cmd_policy_reload(Context& ctx);
 int cmd_detach(Context& ctx);
+int cmd_alerts(Context& ctx);
+int cmd_profile_export(Context& ctx);
+int cmd_profile_import(Context& ctx);
+int cmd_profile_merge(Context& ctx);
 
 }  // namespace warden::cli

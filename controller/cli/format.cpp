@@ -99,4 +99,14 @@ std::string human_age(int64_t ms) {
     return buf;
 }
 
+std::string shorten(const std::string& text, size_t max_chars) {
+    // Byte offset where each character starts (continuation bytes are 10xxxxxx).
+    std::vector<size_t> starts;
+    for (size_t i = 0; i < text.size(); ++i)
+        if ((static_cast<unsigned char>(text[i]) & 0xc0) != 0x80) starts.push_back(i);
+    if (starts.size() <= max_chars) return text;
+    if (max_chars <= 3) return std::string(max_chars, '.');
+    return text.substr(0, starts[max_chars - 3]) + "...";
+}
+
 }  // namespace warden::cli

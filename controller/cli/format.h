@@ -27,4 +27,8 @@ std::string human_rate(double bytes_per_second);  // "12.3 kB/s"
 std::string human_count(uint64_t n);              // "1.2k", "3.4M"
 std::string human_age(int64_t ms);                // "3s", "5m", "2h", "4d" (ago or left)
 
+// Text cut to at most max_chars characters (UTF-8 code points), ending in "..." when cut,
+// so one long vendor or host name cannot widen a whole table. Never splits a character.
+std::string shorten(const std::string& text, size_t max_chars);
+
 }  // namespace warden::cli

@@ -20,13 +20,19 @@
 #include "dataplane/dataplane.h"
 #include "dataplane/events.h"
 #include "dataplane/pinned.h"
+#include "daemon/detection.h"
 #include "daemon/pidfile.h"
+#include "identity/identity.h"
+#include "identity/observer.h"
+#include "identity/oui.h"
+#include "identity/types.h"
 #include "net/interfaces.h"
 #include "policy/policy.h"
 #include "quarantine/quarantine.h"
 #include "store/events_log.h"
 #include "store/files.h"
 #include "store/state.h"
+#include "web/service.h"
 
 namespace warden::daemon {
 
@@ -117,6 +123,9 @@ private:
     void learn_gateway(const std::vector<net::Interface>& all);
     void load_blocklists();
     void restore_inventory();
+    void load_identity_rules();
+    void sync_identities(int64_t now_ms);
+    void write_names(int64_t now_ms);
     void poll();
     void on_event(const dataplane::EventRecord& record);
     void reload();
@@ -136,8 +145,17 @@ private:
     std::unique_ptr<dataplane::Dataplane> dp_;
     std::unique_ptr<quarantine::Manager> quarantines_;
     std::unique_ptr<dataplane::EventReader> reader_;
+    std::unique_ptr<web::Service> web_;  // metrics and the status page (controller/web)
     std::vector<dataplane::Attachment> attachments_;
     std::map<int, std::string> ifnames_;
+
+    std::unique_ptr<identity::OuiRegistry> oui_;
+    std::unique_ptr<identity::DeviceTypes> device_types_;  // outlives identities_' use of it
+    std::unique_ptr<identity::IdentityStore> identities_;
+    std::unique_ptr<identity::Observer> observer_;
+    int64_t names_written_ms_ = 0;
+    // The behaviour engine and what feeds it (daemon/detection.h).
+    std::unique_ptr<Detection> detection_;
 
     std::map<net::Mac, store::DeviceRecord> inventory_;
     bool inventory_dirty_ = false;
@@ -301,6 +319,64 @@ void Controller::save_inventory() {
     inventory_saved_ms_ = store::now_unix_ms();
 }
 
+// The device-type rules; on a reload the old rules stay in force when the new file is bad.
+void Controller::load_identity_rules() {
+    const std::string& path = policy_.identity.device_types;
+    if (!std::filesystem::exists(path)) {
+        log::warn("device types: no rules at {}: types come only from the policy's devices", path);
+        return;
+    }
+    auto loaded = identity::DeviceTypes::load_file(path);
+    if (!loaded.rules) {
+        for (const auto& e : loaded.errors) log::error("device types: {}", e.str());
+        log::error("{}: {} error(s); {}", path, loaded.errors.size(),
+                   device_types_ ? "the rules in force stay" : "no type rules");
+        return;
+    }
+    auto next = std::make_unique<identity::DeviceTypes>(std::move(*loaded.rules));
+    if (identities_) identities_->set_types(next.get());
+    device_types_ = std::move(next);
+    log::info("device types: rules from {}", path);
+}
+
+// Identities that changed go into the inventory (and so to disk).
+void Controller::sync_identities(int64_t now_ms) {
+    if (!identities_ || !identities_->dirty()) return;
+    for (const auto& [mac, j] : identities_->save()) {
+        auto [it, added] = inventory_.try_emplace(mac);
+        if (added) {
+            it->second.mac = mac;
+            it->second.first_seen_ms = it->second.last_seen_ms = now_ms;
+        }
+        if (it->second.identity != j) {
+            it->second.identity = j;
+            inventory_dirty_ = true;
+        }
+        // The engine judges a device against its type's profile until it knows the device.
+        if (detection_) detection_->set_type(mac, j.value("type", std::string("unknown")));
+    }
+    identities_->clear_dirty();
+}
+
+// The names devices looked their peers up as, for `warden flows` (rewritten now and then,
+// not durably: it is a cache).
+void Controller::write_names(int64_t now_ms) {
+    constexpr int64_t kEveryMs = 5'000;
+    if (!identities_ || now_ms - names_written_ms_ < kEveryMs) return;
+    names_written_ms_ = now_ms;
+    identities_->expire_names(now_ms);
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [mac, names] : identities_->names(now_ms)) {
+        auto& j = out[mac.str()];
+        for (const auto& [addr, name] : names) j[addr.str()] = name;
+    }
+    try {
+        store::write_atomically(state_->path() / "names.json", out.dump(), /*durable=*/false);
+    } catch (const std::exception& e) {
+        log::warn("cannot write names: {}", e.what());
+    }
+}
+
 void Controller::start() {
     if (!load_policy(policy_, true)) throw std::runtime_error("invalid policy");
     apply_log_level();
@@ -362,9 +438,39 @@ void Controller::start() {
     load_blocklists();
     restore_inventory();
 
+    try {
+        oui_ = std::make_unique<identity::OuiRegistry>(identity::OuiRegistry::load(policy_.identity.ieee_data));
+        log::info("vendors: {} MAC prefixes from {}", oui_->size(), policy_.identity.ieee_data);
+    } catch (const std::exception& e) {
+        log::warn("vendors unknown: {} (install Debian's ieee-data, or set identity.ieee_data)", e.what());
+    }
+    load_identity_rules();
+    identities_ = std::make_unique<identity::IdentityStore>(oui_.get(), device_types_.get());
+    std::map<net::Mac, nlohmann::json> saved;
+    for (const auto& [mac, rec] : inventory_)
+        if (!rec.identity.empty()) saved[mac] = rec.identity;
+    identities_->load(saved);
+    for (const auto& d : policy_.devices) identities_->set_policy_type(d.mac, d.type);
+    observer_ = std::make_unique<identity::Observer>(*identities_);
+
+    detection_ = std::make_unique<Detection>(state_->path(), *events_, *quarantines_,
+                                             dataplane::QuarantineTable(dp_->map_fd(MapId::quarantine)));
+    detection_->configure(policy_);
+    detection_->name_peers_with([this](const net::Mac& mac, const net::IpAddr& addr) {
+        return identities_->name_for(mac, addr, store::now_unix_ms());
+    });
+    detection_->load();
+    for (const auto& [mac, j] : identities_->save()) detection_->set_type(mac, j.value("type", std::string("unknown")));
+    detection_->handle_requests(store::now_unix_ms());  // made while warden was down
+
     reader_ = std::make_unique<dataplane::EventReader>(
         dp_->map_fd(MapId::events), [this](const dataplane::EventRecord& r) { on_event(r); });
     events_->append({{"kind", "start"}, {"pid", getpid()}, {"policy", config_path_}, {"maps_reused", !fresh}});
+
+    // Metrics and the status page (controller/web): HTTP threads of their own that read the
+    // snapshot each poll publishes; quarantine changes go through their own Manager.
+    web_ = std::make_unique<web::Service>(policy_, state_dir_, [this](MapId id) { return dp_->map_fd(id); });
+    web_->start();
 }
 
 void Controller::on_event(const dataplane::EventRecord& record) {
@@ -406,10 +512,12 @@ void Controller::on_event(const dataplane::EventRecord& record) {
             break;
         }
         case WD_EV_PACKET_COPY:
-            ++packet_copies_;  // device identity (DHCP/DNS) reads these
+            ++packet_copies_;
+            if (observer_) observer_->observe(ev, record.frame, now_ms);
             break;
         case WD_EV_NEW_FLOW:
-            ++flow_events_;  // the behaviour engine reads these
+            ++flow_events_;
+            if (record.flow && detection_) detection_->on_new_flow(*record.flow, now_ms);
             break;
         default:
             log::debug("unknown event kind {}", ev.kind);
@@ -424,6 +532,13 @@ void Controller::poll() {
     double dt = last_poll_ns_ ? (now_ns - last_poll_ns_) / 1e9 : 0;
 
     auto devices = dataplane::DeviceTable(dp_->map_fd(MapId::devices)).read_all();
+    steps.mark("read");
+    // Each device's tick to the behaviour engine; findings are acted on at once.
+    if (detection_) {
+        detection_->handle_requests(now_ms);
+        detection_->tick(devices, active_flows_, now_ms);
+        steps.mark("engine");
+    }
     std::map<net::Mac, dataplane::DeviceCounters> current;
     for (auto& d : devices) {
         auto prev = last_counters_.find(d.mac);
@@ -485,16 +600,29 @@ void Controller::poll() {
     }
     steps.mark("flows");
 
-    for (const auto& r : quarantines_->expire())
+    for (const auto& r : quarantines_->expire()) {
         log::info("released {} ({}): its quarantine expired", r.mac.str(), r.level);
+        if (detection_) detection_->released(r.mac, now_ms);
+    }
     steps.mark("quarantine");
 
+    sync_identities(now_ms);
+    write_names(now_ms);
     if (inventory_dirty_ || now_ms - inventory_saved_ms_ > kInventorySaveEveryMs) save_inventory();
     steps.mark("inventory");
     last_poll_ns_ = now_ns;
     ++polls_;
     write_status();
     steps.mark("status");
+    if (web_) {  // this poll, as metrics and the status page show it (controller/web)
+        std::map<net::Mac, view::DeviceRates> rates;
+        for (const auto& [mac, r] : rates_) {
+            auto it = active_flows_.find(mac_key(mac.bytes.data()));
+            rates[mac] = {r.up, r.down, r.lateral, it != active_flows_.end() ? it->second : 0};
+        }
+        web_->publish({last_counters_, inventory_, std::move(rates), flow_entries_, last_poll_cpu_ms_, polls_});
+        steps.mark("web");
+    }
     last_poll_cpu_ms_ = (cpu_seconds() - cpu0) * 1000;  // the status written is the previous poll's
     log::debug("poll {}: {:.2f} ms CPU ({})", polls_, last_poll_cpu_ms_, steps.str());
 }
@@ -589,6 +717,12 @@ void Controller::reload() {
         reload_errors_.push_back(e.what());
     }
     load_blocklists();
+    if (detection_) detection_->configure(policy_);  // learned state is kept
+    load_identity_rules();
+    if (identities_) {
+        identities_->clear_policy_types();
+        for (const auto& d : policy_.devices) identities_->set_policy_type(d.mac, d.type);
+    }
     for (auto& [mac, rec] : inventory_) {
         auto* named = policy_.find_device(mac);
         std::string name = named ? named->name : "";
@@ -599,14 +733,21 @@ void Controller::reload() {
     }
     events_->append({{"kind", "policy_reloaded"}, {"policy", config_path_}, {"ok", reload_ok_}});
     log::info("policy reloaded");
+    if (web_) web_->reconfigure(policy_);  // names, defaults, listeners (controller/web)
     write_status();
 }
 
 void Controller::stop() {
+    web_.reset();  // HTTP threads first: they use the maps (controller/web)
     try {
         save_inventory();
     } catch (const std::exception& e) {
         log::error("saving the inventory: {}", e.what());
+    }
+    try {
+        if (detection_) detection_->save();
+    } catch (const std::exception& e) {
+        log::error("saving what the engine learned: {}", e.what());
     }
     events_->append({{"kind", "stop"}, {"pid", getpid()}, {"detached", policy_.detach_on_exit}});
     if (policy_.detach_on_exit) {
@@ -630,6 +771,7 @@ int Controller::run() {
     sigaddset(&mask, SIGHUP);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGUSR1);  // operator requests are waiting (daemon/requests.h)
     sigprocmask(SIG_BLOCK, &mask, nullptr);
     signal(SIGPIPE, SIG_IGN);
 
@@ -685,6 +827,8 @@ int Controller::run() {
                         auto interval = policy_.interval;
                         reload();
                         if (policy_.interval != interval) arm();
+                    } else if (si.ssi_signo == SIGUSR1) {
+                        if (detection_) detection_->handle_requests(store::now_unix_ms());
                     } else {
                         log::info("{} received: stopping", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
                         running = false;

@@ -1,10 +1,8 @@
 #include "policy/policy.h"
-
-#include <fcntl.h>
-#include <unistd.h>
+#include "yamlfile/yamlfile.h"
 
 #include <algorithm>
-#include <cerrno>
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -112,6 +110,42 @@ const NamedDevice* Policy::find_device(const net::Mac& mac) const {
     return nullptr;
 }
 
+// ---- listen addresses of the metrics and status page servers ----
+
+std::string Listen::str() const {
+    std::string host = lan ? "lan" : address.is_v4() ? address.str() : "[" + address.str() + "]";
+    return host + ":" + std::to_string(port);
+}
+
+std::optional<Listen> parse_listen(std::string_view text, std::string* why) {
+    auto fail = [&](std::string reason) -> std::optional<Listen> {
+        if (why) *why = std::move(reason);
+        return std::nullopt;
+    };
+    size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos)
+        return fail("no port; expected lan:PORT or ADDRESS:PORT (e.g. lan:8080, 127.0.0.1:9464)");
+    std::string_view host = text.substr(0, colon), port = text.substr(colon + 1);
+    bool digits = !port.empty() && port.size() <= 5 &&
+                  std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+    unsigned number = digits ? static_cast<unsigned>(std::stoul(std::string(port))) : 0;
+    if (number < 1 || number > 65535) return fail("the port must be a number from 1 to 65535");
+    Listen out;
+    out.port = static_cast<uint16_t>(number);
+    if (host == "lan") {
+        out.lan = true;
+        return out;
+    }
+    bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+    if (bracketed) host = host.substr(1, host.size() - 2);
+    auto address = net::IpAddr::parse(host);
+    if (!address) return fail("'" + std::string(host) + "' is neither lan nor an IP address");
+    if (!address->is_v4() && !bracketed)
+        return fail("write an IPv6 address in brackets: [" + std::string(host) + "]:" + std::string(port));
+    out.address = *address;
+    return out;
+}
+
 // ---- the checker: walks the YAML tree, converts values, collects every problem ----
 
 namespace {
@@ -150,41 +184,10 @@ std::string index(std::string_view path, size_t i) {
     return std::string(path) + "[" + std::to_string(i) + "]";
 }
 
-int line_of(const YAML::Mark& m) { return m.line >= 0 ? m.line + 1 : 1; }
-int column_of(const YAML::Mark& m) { return m.column >= 0 ? m.column + 1 : 1; }
-
-// Quoted or !!str-tagged scalars are text even when they look like numbers or booleans.
-bool is_quoted(const YAML::Node& n) { return n.Tag() == "!" || n.Tag() == "tag:yaml.org,2002:str"; }
-
-// How a value looks, for "expected X, found Y".
-std::string describe(const YAML::Node& n) {
-    switch (n.Type()) {
-        case YAML::NodeType::Null:
-        case YAML::NodeType::Undefined:
-            return "nothing";
-        case YAML::NodeType::Sequence:
-            return "a list";
-        case YAML::NodeType::Map:
-            return "a mapping";
-        case YAML::NodeType::Scalar:
-            break;
-    }
-    std::string shown;
-    for (char c : n.Scalar()) {
-        if (shown.size() >= 60) {
-            shown += "...";
-            break;
-        }
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(c));
-            shown += buf;
-        } else {
-            shown += c;
-        }
-    }
-    return "'" + shown + "'";
-}
+using yamlfile::column_of;
+using yamlfile::describe;
+using yamlfile::is_quoted;
+using yamlfile::line_of;
 
 size_t edit_distance(std::string_view a, std::string_view b) {
     std::vector<size_t> row(b.size() + 1);
@@ -231,11 +234,9 @@ public:
             {file_, line_of(at), column_of(at), std::move(key), std::move(message)});
     }
 
-    // The value of a mapping entry; an empty value is blamed on its key, since yaml-cpp
-    // places an empty value at the start of the next line.
+    // The value of a mapping entry, blamed on its key when empty (yamlfile::value_mark).
     static Value entry_value(const YAML::Node& key, const YAML::Node& value, std::string path) {
-        bool empty = value.IsNull() || value.Mark().is_null();
-        return {value, empty ? key.Mark() : value.Mark(), std::move(path)};
+        return {value, yamlfile::value_mark(key, value), std::move(path)};
     }
 
     // Checks that v is a mapping (an empty value counts as an empty one) with only the
@@ -329,6 +330,29 @@ public:
             std::all_of(s->begin(), s->end(), [](char c) { return c >= '0' && c <= '9'; });
         uint64_t n = digits ? std::stoull(*s) : 0;
         if (!digits || n < min || n > max) {
+            error(v.mark, v.path, "expected " + what + ", found " + describe(v.node));
+            return std::nullopt;
+        }
+        return n;
+    }
+
+    // A plain decimal like 4, 0.5 or 1.25: no signs, exponents, hex, inf or nan, so what
+    // the operator reads is what the engine uses.
+    std::optional<double> decimal(const Value& v, double min, double max) {
+        std::string what = "a number from " + plain_number(min) + " to " + plain_number(max);
+        auto s = plain(v, what);
+        if (!s) return std::nullopt;
+        size_t dot = s->find('.');
+        auto digits = [](std::string_view part) {
+            return !part.empty() && part.size() <= 12 &&
+                   std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
+        };
+        bool ok = dot == std::string::npos
+                      ? digits(*s)
+                      : digits(std::string_view(*s).substr(0, dot)) &&
+                            digits(std::string_view(*s).substr(dot + 1));
+        double n = ok ? std::strtod(s->c_str(), nullptr) : 0;
+        if (!ok || n < min || n > max) {
             error(v.mark, v.path, "expected " + what + ", found " + describe(v.node));
             return std::nullopt;
         }
@@ -468,6 +492,12 @@ public:
     }
 
 private:
+    static std::string plain_number(double v) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%g", v);
+        return buf;
+    }
+
     static std::string unknown_key_message(std::string_view name,
                                            std::span<const std::string_view> allowed) {
         std::string message = "unknown key";
@@ -703,20 +733,223 @@ void read_blocklist(Checker& c, const Value& v, Blocklist& out) {
     }
 }
 
-void read_detectors(Checker& c, const Value& v, YAML::Node& out) {
-    if (v.node.IsNull()) return;
-    if (!v.node.IsMap()) {
-        c.error(v.mark, v.path,
-                "expected a mapping (reserved for detector settings), found " + describe(v.node));
+// ---- detectors: the behaviour engine's settings (engine/config.h) ----
+
+constexpr Name<engine::Action> action_names[] = {{"alert", engine::Action::alert},
+                                                 {"restricted", engine::Action::restricted},
+                                                 {"isolate", engine::Action::isolate}};
+
+// Bounds of the detectors' numbers: wide enough for any home, narrow enough to catch a
+// typo (a factor of 0 would make every device's normal irrelevant, 1e9 frames/s would turn
+// the flood detector off without saying so; `enabled: false` says so).
+constexpr double factor_min = 1, factor_max = 1000;
+constexpr uint64_t count_max = 1'000'000;
+
+// The keys every detector has, then its own.
+void read_response(Checker& c, const Fields& fields, engine::Response& out) {
+    if (auto f = fields.get("enabled"))
+        if (auto b = c.boolean(f->value)) out.enabled = *b;
+    if (auto f = fields.get("action"))
+        if (auto a = c.choice(f->value, action_names)) out.action = *a;
+    if (auto f = fields.get("duration")) {
+        if (f->value.node.IsScalar() && f->value.node.Scalar() == "forever") {
+            out.duration = std::nullopt;
+        } else if (auto d =
+                       c.duration(f->value, quarantine_duration_min, quarantine_duration_max)) {
+            out.duration = *d;
+        }
+    }
+}
+
+// Reads one detector's mapping: the common keys plus `own` (name, reader) pairs.
+template <typename Own>
+void read_detector(Checker& c, const Value& v, std::string_view what, engine::Response& response,
+                   std::initializer_list<std::string_view> own_keys, Own&& read_own) {
+    std::vector<std::string_view> keys{"enabled", "action", "duration"};
+    keys.insert(keys.end(), own_keys.begin(), own_keys.end());
+    auto fields = c.mapping(v, keys, "a mapping of " + std::string(what) + " settings");
+    if (!fields) return;
+    read_response(c, *fields, response);
+    read_own(*fields);
+}
+
+void read_ports(Checker& c, const Value& v, std::vector<uint16_t>& out) {
+    auto items = c.list(v, "a list of ports, e.g. [22, 23, 2323]");
+    if (!items) return;
+    if (items->empty() || items->size() > 32) {
+        c.error(v.mark, v.path, "expected 1 to 32 ports, found " + std::to_string(items->size()));
         return;
     }
-    for (const auto& entry : v.node) {
-        YAML::Node key = entry.first;
-        std::string name = key.IsScalar() ? key.Scalar() : describe(key);
-        c.warning(key.Mark(), join(v.path, name),
-                  "kept but not interpreted yet: no detector reads it, so it has no effect");
+    std::vector<uint16_t> ports;
+    FirstSeen<uint64_t> seen;
+    for (const auto& item : *items) {
+        auto port = c.whole_number(item, 1, 65535);
+        if (!port) return;
+        if (auto first = seen.repeat(*port, item.mark)) {
+            c.error(item.mark, item.path,
+                    "port " + std::to_string(*port) + " is listed twice " + first_at(*first));
+            return;
+        }
+        ports.push_back(static_cast<uint16_t>(*port));
     }
-    out = v.node;
+    out = std::move(ports);
+}
+
+void read_escalation(Checker& c, const Value& v, engine::Escalation& out) {
+    static constexpr std::string_view keys[] = {"window", "factor", "isolate_after",
+                                                "max_duration"};
+    auto fields = c.mapping(v, keys, "a mapping with window, factor, isolate_after and max_duration");
+    if (!fields) return;
+    if (auto f = fields->get("window"))
+        if (auto d = c.duration(f->value, milliseconds(60'000), quarantine_duration_max))
+            out.window = *d;
+    if (auto f = fields->get("factor"))
+        if (auto n = c.decimal(f->value, 1, 100)) out.factor = *n;
+    if (auto f = fields->get("isolate_after"))
+        if (auto n = c.whole_number(f->value, 1, 100)) out.isolate_after = uint32_t(*n);
+    if (auto f = fields->get("max_duration"))
+        if (auto d = c.duration(f->value, quarantine_duration_min, quarantine_duration_max))
+            out.max_duration = *d;
+}
+
+void read_never_quarantine(Checker& c, const Value& v, std::vector<std::string>& out) {
+    auto items = c.list(v, "a list of device types, e.g. [laptop, phone]");
+    if (!items) return;
+    FirstSeen<std::string> seen;
+    for (const auto& item : *items) {
+        auto type = c.choice(item, device_type_names);
+        if (!type) continue;
+        std::string name(to_string(*type));
+        if (auto first = seen.repeat(name, item.mark)) {
+            c.warning(item.mark, item.path, name + " is listed twice " + first_at(*first));
+            continue;
+        }
+        out.push_back(name);
+    }
+}
+
+void read_detectors(Checker& c, const Value& v, engine::Config& out) {
+    static constexpr std::string_view keys[] = {
+        "learning_period", "cooldown",     "forget_after",     "known_destinations",
+        "never_quarantine", "escalation",  "port_scan",        "propagation",
+        "flood",           "exfiltration", "new_destinations", "blocklist",
+        "lateral",         "beaconing"};
+    auto fields = c.mapping(v, keys, "a mapping of detector settings");
+    if (!fields) return;
+
+    if (auto f = fields->get("learning_period"))
+        if (auto d = c.duration(f->value, engine::learning_period_min, engine::learning_period_max))
+            out.learning_period = *d;
+    if (auto f = fields->get("cooldown"))
+        if (auto d = c.duration(f->value, milliseconds(1'000), milliseconds(86'400'000)))
+            out.cooldown = *d;
+    if (auto f = fields->get("forget_after"))
+        if (auto d = c.duration(f->value, milliseconds(3'600'000), quarantine_duration_max))
+            out.forget_after = *d;
+    if (auto f = fields->get("known_destinations"))
+        if (auto n = c.whole_number(f->value, engine::known_destinations_min,
+                                    engine::known_destinations_max))
+            out.known_destinations = uint32_t(*n);
+    if (auto f = fields->get("never_quarantine"))
+        read_never_quarantine(c, f->value, out.never_quarantine);
+    if (auto f = fields->get("escalation")) read_escalation(c, f->value, out.escalation);
+
+    auto count = [&](const Fields& own, std::string_view key, uint64_t min, uint64_t max,
+                     auto& dest) {
+        if (auto f = own.get(key))
+            if (auto n = c.whole_number(f->value, min, max))
+                dest = static_cast<std::remove_reference_t<decltype(dest)>>(*n);
+    };
+    auto factor = [&](const Fields& own, double& dest) {
+        if (auto f = own.get("factor"))
+            if (auto n = c.decimal(f->value, factor_min, factor_max)) dest = *n;
+    };
+
+    if (auto f = fields->get("port_scan")) {
+        auto& d = out.port_scan;
+        read_detector(c, f->value, "port_scan", d.response,
+                      {"ports_per_host", "hosts_per_port", "unanswered_share", "factor"},
+                      [&](const Fields& own) {
+                          count(own, "ports_per_host", 2, 65'535, d.ports_per_host);
+                          count(own, "hosts_per_port", 2, count_max, d.hosts_per_port);
+                          if (auto s = own.get("unanswered_share"))
+                              if (auto n = c.decimal(s->value, 0, 1)) d.unanswered_share = *n;
+                          factor(own, d.factor);
+                      });
+    }
+    if (auto f = fields->get("propagation")) {
+        auto& d = out.propagation;
+        read_detector(c, f->value, "propagation", d.response, {"ports", "hosts", "factor"},
+                      [&](const Fields& own) {
+                          if (auto p = own.get("ports")) read_ports(c, p->value, d.ports);
+                          count(own, "hosts", 1, count_max, d.hosts);
+                          factor(own, d.factor);
+                      });
+    }
+    if (auto f = fields->get("flood")) {
+        auto& d = out.flood;
+        read_detector(c, f->value, "flood", d.response, {"frames_per_second", "factor"},
+                      [&](const Fields& own) {
+                          count(own, "frames_per_second", 1, 100'000'000, d.frames_per_second);
+                          factor(own, d.factor);
+                      });
+    }
+    if (auto f = fields->get("exfiltration")) {
+        auto& d = out.exfiltration;
+        read_detector(c, f->value, "exfiltration", d.response, {"bytes_per_second", "factor"},
+                      [&](const Fields& own) {
+                          if (auto b = own.get("bytes_per_second"))
+                              if (auto n = c.size(b->value, 1024, 10ull << 30))
+                                  d.bytes_per_second = *n;
+                          factor(own, d.factor);
+                      });
+    }
+    if (auto f = fields->get("new_destinations")) {
+        auto& d = out.new_destinations;
+        read_detector(c, f->value, "new_destinations", d.response, {"per_minute", "factor"},
+                      [&](const Fields& own) {
+                          count(own, "per_minute", 1, count_max, d.per_minute);
+                          factor(own, d.factor);
+                      });
+    }
+    if (auto f = fields->get("blocklist")) {
+        auto& d = out.blocklist;
+        read_detector(c, f->value, "blocklist", d.response, {"hits"},
+                      [&](const Fields& own) { count(own, "hits", 1, count_max, d.hits); });
+    }
+    if (auto f = fields->get("lateral")) {
+        auto& d = out.lateral;
+        read_detector(c, f->value, "lateral", d.response, {"peers", "factor"},
+                      [&](const Fields& own) {
+                          count(own, "peers", 1, 65'535, d.peers);
+                          factor(own, d.factor);
+                      });
+    }
+    if (auto f = fields->get("beaconing")) {
+        auto& d = out.beaconing;
+        read_detector(
+            c, f->value, "beaconing", d.response,
+            {"repeats", "jitter", "min_interval", "max_interval"}, [&](const Fields& own) {
+                count(own, "repeats", 2, 7, d.repeats);
+                if (auto j = own.get("jitter"))
+                    if (auto n = c.decimal(j->value, 0, 0.5)) d.jitter = *n;
+                const Field* lo = own.get("min_interval");
+                const Field* hi = own.get("max_interval");
+                if (lo)
+                    if (auto t = c.duration(lo->value, milliseconds(1'000), milliseconds(86'400'000)))
+                        d.min_interval = *t;
+                if (hi)
+                    if (auto t = c.duration(hi->value, milliseconds(1'000), milliseconds(86'400'000)))
+                        d.max_interval = *t;
+                if ((lo || hi) && d.min_interval >= d.max_interval) {
+                    const Field* blame = hi ? hi : lo;
+                    c.error(blame->value.mark, blame->value.path,
+                            "max_interval (" + format_duration(d.max_interval) +
+                                ") must be longer than min_interval (" +
+                                format_duration(d.min_interval) + ")");
+                }
+            });
+    }
 }
 
 void read_identity(Checker& c, const Value& v, IdentitySources& out) {
@@ -729,11 +962,62 @@ void read_identity(Checker& c, const Value& v, IdentitySources& out) {
         if (auto p = c.absolute_path(f->value)) out.device_types = *p;
 }
 
+std::optional<Listen> read_listen(Checker& c, const Value& v) {
+    auto s = c.text(v, "lan:PORT or ADDRESS:PORT");
+    if (!s) return std::nullopt;
+    std::string why;
+    auto listen = parse_listen(*s, &why);
+    if (!listen) c.error(v.mark, v.path, describe(v.node) + " is not a listen address: " + why);
+    return listen;
+}
+
+void read_metrics(Checker& c, const Value& v, Metrics& out) {
+    static constexpr std::string_view keys[] = {"enabled", "listen"};
+    auto fields = c.mapping(v, keys, "a mapping with enabled and listen");
+    if (!fields) return;
+    if (auto f = fields->get("enabled"))
+        if (auto b = c.boolean(f->value)) out.enabled = *b;
+    if (auto f = fields->get("listen"))
+        if (auto l = read_listen(c, f->value)) out.listen = *l;
+}
+
+void read_status_page(Checker& c, const Value& v, StatusPage& out) {
+    static constexpr std::string_view keys[] = {"enabled", "listen", "hostnames"};
+    auto fields = c.mapping(v, keys, "a mapping with enabled, listen and hostnames");
+    if (!fields) return;
+    if (auto f = fields->get("enabled"))
+        if (auto b = c.boolean(f->value)) out.enabled = *b;
+    if (auto f = fields->get("listen"))
+        if (auto l = read_listen(c, f->value)) out.listen = *l;
+    if (auto f = fields->get("hostnames")) {
+        auto items = c.list(f->value, "a list of host names");
+        if (!items) return;
+        for (const auto& item : *items) {
+            auto name = c.text(item, "a host name");
+            if (!name) continue;
+            std::string lower;
+            for (char ch : *name) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            bool valid = !lower.empty() && lower.size() <= 253 && lower.front() != '.' &&
+                         lower.front() != '-' && std::all_of(lower.begin(), lower.end(), [](char ch) {
+                             return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.';
+                         });
+            if (!valid) {
+                c.error(item.mark, item.path,
+                        "expected a host name like gateway.example.net (letters, digits, '-' and '.'), found " +
+                            describe(item.node));
+                continue;
+            }
+            out.hostnames.push_back(lower);
+        }
+    }
+}
+
 void read_policy(Checker& c, const YAML::Node& root, Policy& policy) {
     static constexpr std::string_view keys[] = {
         "interfaces", "xdp_mode",  "interval",   "detach_on_exit", "log_level",
         "paths",      "map_sizes", "quarantine", "events_log",     "exempt",
-        "devices",    "blocklist", "identity",   "detectors"};
+        "devices",    "blocklist", "identity",   "detectors",      "metrics",
+        "status_page"};
     Value top{root, root.Mark(), ""};
     if (root.IsNull()) {
         c.error(root.Mark(), "interfaces",
@@ -762,6 +1046,8 @@ void read_policy(Checker& c, const YAML::Node& root, Policy& policy) {
     if (auto f = fields->get("devices")) read_devices(c, f->value, policy.devices);
     if (auto f = fields->get("blocklist")) read_blocklist(c, f->value, policy.blocklist);
     if (auto f = fields->get("identity")) read_identity(c, f->value, policy.identity);
+    if (auto f = fields->get("metrics")) read_metrics(c, f->value, policy.metrics);
+    if (auto f = fields->get("status_page")) read_status_page(c, f->value, policy.status_page);
     if (auto f = fields->get("detectors")) read_detectors(c, f->value, policy.detectors);
 }
 
@@ -882,37 +1168,14 @@ LoadResult load_text(std::string_view yaml, const std::string& name) {
 }
 
 LoadResult load_file(const std::string& path) {
-    auto refuse = [&](std::string why) {
-        LoadResult out;
-        out.errors.push_back({path, 0, 0, "", std::move(why)});
-        return out;
-    };
-    auto unreadable = [&](int err) {
-        return refuse(std::string("cannot read the policy file: ") + std::strerror(err));
-    };
-    // A policy is a few kilobytes; a cap keeps `policy check /dev/zero` from eating memory.
-    constexpr size_t max_policy_bytes = 1 << 20;
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return unreadable(errno);
-    std::string text;
-    char buf[16384];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {  // e.g. EISDIR
-            int err = errno;
-            ::close(fd);
-            return unreadable(err);
-        }
-        if (n == 0) break;
-        text.append(buf, static_cast<size_t>(n));
-        if (text.size() > max_policy_bytes) {
-            ::close(fd);
-            return refuse("larger than 1 MiB: not a policy file");
-        }
-    }
-    ::close(fd);
-    return load_text(text, path);
+    yamlfile::FileText file = yamlfile::read_file(path);
+    if (file.ok()) return load_text(file.text, path);
+    LoadResult out;
+    out.errors.push_back({path, 0, 0, "",
+                          file.too_large
+                              ? "larger than 1 MiB: not a policy file"
+                              : std::string("cannot read the policy file: ") + std::strerror(file.error)});
+    return out;
 }
 
 }  // namespace warden::policy

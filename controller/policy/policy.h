@@ -1,6 +1,6 @@
 // The operator's policy (/etc/warden/policy.yaml): which ports to guard, how to size and pin
-// the maps, quarantine defaults, named and exempt devices, blocklists. Loading validates
-// strictly and reports every problem with file:line:column and the key path.
+// the maps, quarantine defaults, named and exempt devices, blocklists, detectors. Loading
+// validates strictly and reports every problem with file:line:column and the key path.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/config.h"
 #include "net/address.h"
 #include "policy/units.h"
 #include "warden/abi.h"  // default map sizes and pin dir: one place for both sides
@@ -136,6 +137,34 @@ struct IdentitySources {
     std::string device_types = "/etc/warden/device-types.yaml";
 };
 
+// Where an HTTP listener of `warden run` listens: "lan:PORT" (every address of the LAN
+// bridges or ports, taking connections only from packets that arrive there, never the WAN)
+// or "ADDRESS:PORT" ("127.0.0.1:9464", "[fd00:1::1]:8080").
+struct Listen {
+    bool lan = false;
+    net::IpAddr address;  // when not lan
+    uint16_t port = 0;
+
+    std::string str() const;  // as written in the policy
+    bool operator==(const Listen&) const = default;
+};
+std::optional<Listen> parse_listen(std::string_view text, std::string* why = nullptr);
+
+// Prometheus metrics (GET /metrics).
+struct Metrics {
+    bool enabled = true;
+    Listen listen{false, net::IpAddr::v4({127, 0, 0, 1}), 9464};
+};
+
+// The household status page and its JSON API.
+struct StatusPage {
+    bool enabled = true;
+    Listen listen{true, {}, 8080};
+    // Host names the page answers to besides IP addresses and local names (one label, or
+    // ending in .lan, .home.arpa, .local, .internal): a guard against DNS rebinding.
+    std::vector<std::string> hostnames;
+};
+
 struct Policy {
     Interfaces interfaces;
     XdpMode xdp_mode = XdpMode::automatic;
@@ -150,9 +179,10 @@ struct Policy {
     std::vector<NamedDevice> devices;  // distinct MACs
     Blocklist blocklist;
     IdentitySources identity;
-    // Reserved for the behaviour engine: kept as written (always a mapping, possibly
-    // empty), not interpreted yet. Marks inside still point into the source file.
-    YAML::Node detectors{YAML::NodeType::Map};
+    Metrics metrics;
+    StatusPage status_page;
+    // The behaviour engine's settings: what each detector looks for and what it does.
+    engine::Config detectors;
     std::string source;  // the file (or name) it was loaded from
 
     bool is_exempt(const net::Mac& mac) const;

@@ -75,6 +75,81 @@ else
 fi
 EXPECT_OUT="cannot use the policy" expect 1 "a broken --config is named" -- "$warden" -c "$tmp/bad.yaml" devices
 
+# warden devices --explain (issue 4): from the state dir and the rules file, no kernel needed.
+EXPECT_OUT="not a MAC address" expect 2 "devices --explain with a bad MAC" -- \
+  "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" devices --explain 02:00:00:00:01
+EXPECT_OUT="--explain" expect 2 "devices --explain without a MAC" -- \
+  "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" devices --explain
+EXPECT_OUT="no device 02:00:00:00:01:09 in the inventory" expect 1 "devices --explain of an unknown device" -- \
+  "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" devices --explain 02:00:00:00:01:09
+mkdir -p "$tmp/explain"
+printf 'types: [camera, speaker, unknown]\nmin_score: 20\nrules:\n  - {type: speaker, weight: 30, hostname: "^dev2$"}\n  - {type: camera, weight: 40, vendor_class: "^warden-testbed-1$"}\n' \
+  >"$tmp/explain/types.yaml"
+printf 'interfaces:\n  wan: eth0\n  lan: [eth1]\npaths:\n  pin_dir: %s\n  state_dir: %s\nidentity:\n  device_types: %s\n' \
+  "$tmp/explain/pins" "$tmp/explain/state" "$tmp/explain/types.yaml" >"$tmp/explain/policy.yaml"
+mkdir -p "$tmp/explain/state"
+printf '%s\n' '{"format":"warden-inventory","version":1}' \
+  '{"mac":"02:00:00:00:01:01","first_seen_ms":1,"last_seen_ms":2,"name":"","ip4":"198.18.0.101","ip6":null,"identity":{"random_mac":true,"hostname":"dev1","vendor_class":"warden-testbed-1","dhcp_fingerprint":"1,28,2,3,15,6","type":"camera","type_source":"rules","type_score":40}}' \
+  >"$tmp/explain/state/inventory.jsonl"
+EXPECT_OUT="5  vendor_class  warden-testbed-1  /^warden-testbed-1$/  camera     +40" \
+  expect 0 "devices --explain names the matching rule by its line" -- \
+  "$warden" -c "$tmp/explain/policy.yaml" devices --explain 02:00:00:00:01:01
+out=$("$warden" -c "$tmp/explain/policy.yaml" devices --explain 02:00:00:00:01:01 --json 2>&1)
+if /usr/bin/python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["type"] == "camera" and d["rules"]["matched"][0]["line"] == 5 and d["rules"]["winner"]["score"] == 40, d' "$out"; then
+  echo "ok: devices --explain --json"
+else
+  echo "FAIL: devices --explain --json: $out"
+  failures=$((failures + 1))
+fi
+
+# The behaviour engine's commands (issue 5): usage errors, and profile merge of bad files.
+EXPECT_OUT="usage: warden alerts" expect 0 "alerts --help" -- "$warden" alerts --help
+EXPECT_OUT="--false-positive" expect 0 "quarantine del --help names --false-positive" -- "$warden" quarantine del --help
+EXPECT_OUT="not a MAC address" expect 2 "alerts with a bad --device" -- \
+  "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" alerts --device nope
+EXPECT_OUT="--since \"yesterday\"" expect 2 "alerts with a bad --since" -- \
+  "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" alerts --since yesterday
+EXPECT_OUT="no findings" expect 0 "alerts with an empty events log" -- \
+  "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" alerts
+EXPECT_OUT="goes with --false-positive" expect 2 "--detector without --false-positive" -- \
+  "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" quarantine del 02:00:00:00:00:01 --detector flood
+EXPECT_OUT="not a detector" expect 2 "an unknown --detector" -- \
+  "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" quarantine del 02:00:00:00:00:01 --false-positive --detector nosy
+EXPECT_OUT="expected 1 argument" expect 2 "profile export without a file" -- "$warden" profile export
+EXPECT_OUT="expected at least 1 argument" expect 2 "profile merge without files" -- "$warden" profile merge -o "$tmp/out.json"
+EXPECT_OUT="-o OUT is required" expect 2 "profile merge without -o" -- "$warden" profile merge "$tmp/a.json"
+EXPECT_OUT="needs a subcommand" expect 2 "profile without its subcommand" -- "$warden" profile
+printf '{"format": "warden-profiles", "version": 1, "types": {}}\n' >"$tmp/empty.json"
+printf 'not json\n' >"$tmp/garbage.json"
+printf '{"format": "warden-profiles", "version": 7, "types": {}}\n' >"$tmp/future.json"
+printf '{"format": "warden-profiles", "version": 1, "types": {"Camera!": {}}}\n' >"$tmp/badtype.json"
+EXPECT_OUT="garbage.json: not JSON" expect 1 "profile merge of a file that is not JSON" -- \
+  "$warden" profile merge "$tmp/empty.json" "$tmp/garbage.json" -o "$tmp/merged.json"
+EXPECT_OUT="version 7 is not supported" expect 1 "profile merge of a future version" -- \
+  "$warden" profile merge "$tmp/future.json" "$tmp/empty.json" -o "$tmp/merged.json"
+EXPECT_OUT="'Camera!' is not a device type name" expect 1 "profile merge of a bad type name" -- \
+  "$warden" profile merge "$tmp/badtype.json" -o "$tmp/merged.json"
+EXPECT_OUT="missing.json: cannot read" expect 1 "profile merge of a missing file" -- \
+  "$warden" profile merge "$tmp/missing.json" -o "$tmp/merged.json"
+if [[ -e $tmp/merged.json ]]; then
+  echo "FAIL: a failed profile merge wrote its output"
+  failures=$((failures + 1))
+else
+  echo "ok: a failed profile merge writes nothing"
+fi
+EXPECT_OUT="merged 2 file(s): 0 device type(s)" expect 0 "profile merge of good files" -- \
+  "$warden" profile merge "$tmp/empty.json" "$tmp/empty.json" -o "$tmp/merged.json"
+EXPECT_OUT="version 7 is not supported" expect 1 "profile import of a bad file changes nothing" -- \
+  "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" profile import "$tmp/future.json"
+if compgen -G "$tmp/state/requests/*" >/dev/null; then
+  echo "FAIL: a rejected profile import left a request for the controller"
+  failures=$((failures + 1))
+else
+  echo "ok: a rejected profile import asks nothing of the controller"
+fi
+EXPECT_OUT="nothing learned yet" expect 1 "profile export with nothing learned" -- \
+  "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" profile export "$tmp/exported.json"
+
 if ((failures > 0)); then
   echo "$failures failure(s)"
   exit 1

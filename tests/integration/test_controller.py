@@ -27,7 +27,6 @@ pin dir and takes its testbed down.
 usage: test_controller.py --warden PATH --source DIR [--only NAME,...] [--keep-testbed]
 """
 
-import argparse
 import glob
 import json
 import os
@@ -35,13 +34,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wardenlib import (TRACE, UDP_FRAME_OVERHEAD, Failed, PidRecord, Skip, Testbed, Warden, check,  # noqa: E402
-                       require_tools, run, tcp_wire_bytes, wait_for)
+from wardenlib import (UDP_FRAME_OVERHEAD, Failed, Skip, TestbedRun, argument_parser, check,  # noqa: E402
+                       chosen_scenarios, interrupt_on_sigterm, preflight, run, run_scenario, summarize,
+                       tcp_wire_bytes, wait_for)
 
 DEVICES = 3
 TOLERANCE = 0.02         # warden's byte counts vs the wire bytes derived from iperf3
@@ -613,136 +611,44 @@ SCENARIOS = [
 
 # ----------------------------------------------------------------------------------------------
 
-def preflight(args):
-    if os.geteuid() != 0:
-        raise Skip("needs root (network namespaces, BPF)")
-    require_tools(["ip", "nsenter", "tc", "ping", "curl", "iperf3", "dhclient", "getent", "dnsmasq", "nft",
-                   "bpftool"])
-    if not os.access(args.warden, os.X_OK):
-        raise Skip(f"no warden binary at {args.warden} (build the `warden` target)")
-    with open("/proc/mounts") as f:
-        if not any(line.split()[1:3] == ["/sys/fs/bpf", "bpf"] for line in f):
-            raise Skip("no bpf filesystem at /sys/fs/bpf (mount -t bpf bpf /sys/fs/bpf)")
-    if subprocess.run(["unshare", "--net", "true"], capture_output=True).returncode != 0:
-        raise Skip("this machine does not allow network namespaces")
-
-
-def cleanup(testbed, warden, keep_testbed):
-    problems = []
-    if warden is not None:
-        try:
-            if warden.running:
-                warden.stop(signal.SIGTERM)
-        except Exception as e:  # noqa: BLE001 (cleanup goes on whatever failed)
-            problems.append(f"stopping warden: {e}")
-        try:
-            if os.path.exists(warden.pin_dir) and testbed.env:
-                result = warden.detach()
-                if result.returncode != 0:
-                    problems.append(f"warden detach: {result.stderr.strip()}")
-        except Exception as e:  # noqa: BLE001
-            problems.append(f"warden detach: {e}")
-        if os.path.isdir(warden.pin_dir):  # e.g. the gateway namespace is already gone
-            shutil.rmtree(warden.pin_dir, ignore_errors=True)
-            if os.path.exists(warden.pin_dir):
-                problems.append(f"could not remove {warden.pin_dir}")
-    if not keep_testbed and not testbed.down():
-        problems.append("testbed.sh down failed")
-    return problems
+TOOLS = ["ip", "nsenter", "tc", "ping", "curl", "iperf3", "dhclient", "getent", "dnsmasq", "nft", "bpftool"]
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--warden", required=True, help="the warden binary")
-    parser.add_argument("--source", required=True, help="the source tree (for scripts/testbed.sh)")
+    parser = argument_parser(__doc__)
     parser.add_argument("--only", help="comma-separated scenario names to run (default: all)")
-    parser.add_argument("--keep-testbed", action="store_true",
-                        help="reuse a testbed that is up and leave it up (for development)")
     args = parser.parse_args()
-    names = [n for n, _ in SCENARIOS]
-    wanted = args.only.split(",") if args.only else names
-    unknown = [n for n in wanted if n not in names]
-    if unknown:
-        parser.error(f"unknown scenario(s) {', '.join(unknown)}; there are {', '.join(names)}")
+    wanted = chosen_scenarios(parser, args.only, [n for n, _ in SCENARIOS])
 
     try:
-        preflight(args)
+        preflight(args.warden, TOOLS)
     except Skip as e:
         print(f"SKIP: {e}")
         return 77
 
-    # ctest's timeout sends SIGTERM: turn it into an exception so the cleanup below runs.
-    def on_signal(signum, _frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-    signal.signal(signal.SIGTERM, on_signal)
-
-    prefix = os.environ.get("WD_TEST_TESTBED_PREFIX", "wdi")
-    testbed = Testbed(os.path.join(args.source, "scripts", "testbed.sh"), prefix)
-    workdir = tempfile.mkdtemp(prefix=f"warden-it-{prefix}-")
-    pid_record = PidRecord(f"/run/warden-it-{prefix}.pids", os.path.join(tempfile.gettempdir(), f"warden-it-{prefix}-"))
-    warden = None
+    interrupt_on_sigterm()
+    test_run = TestbedRun(args.source, "wdi", "it")
+    testbed, workdir = test_run.testbed, test_run.workdir
     results = []
     started = time.monotonic()
-    try:
-        for pid in pid_record.stop_leftovers():
-            print(f"stopped warden run (pid {pid}) left by an aborted run of this test")
-        if not args.keep_testbed:
-            testbed.down()  # leftovers of an aborted run of this test (this prefix only)
-        print(f"testbed {prefix}: up ({DEVICES} devices) ...", flush=True)
+    with test_run.guarded(results, args.keep_testbed):
         up_started = time.monotonic()
-        testbed.up(DEVICES)
-        print(f"testbed {prefix}: up in {time.monotonic() - up_started:.0f} s; work dir {workdir}", flush=True)
-        warden = Warden(os.path.abspath(args.warden), testbed, workdir, f"/sys/fs/bpf/warden-test-{prefix}", pid_record)
-        if os.path.exists(warden.pin_dir):  # pins of an aborted run of this test
-            warden.detach()
-            shutil.rmtree(warden.pin_dir, ignore_errors=True)
+        test_run.bring_up(DEVICES, args.keep_testbed)
+        print(f"testbed {test_run.prefix}: up in {time.monotonic() - up_started:.0f} s; work dir {workdir}", flush=True)
+        warden = test_run.make_warden(args.warden, f"/sys/fs/bpf/warden-test-{test_run.prefix}")
+        # This test measures counting and the operator's quarantines: the behaviour engine only
+        # alerts here, or it would cut the iperf3 uploads off as exfiltration (the engine's
+        # own quarantines are tested in test_detection.py).
+        warden.policy_extra = "detectors:\n" + "".join(
+            f"  {d}:\n    action: alert\n" for d in ("port_scan", "propagation", "flood", "exfiltration", "lateral"))
         warden.write_policy()
         warden.start()
         ctx = Context(testbed, warden, workdir)
         for name, scenario in SCENARIOS:
             if name not in wanted:
                 continue
-            TRACE.clear()
-            scenario_started = time.monotonic()
-            try:
-                ctx.reset()
-                note = scenario(ctx)
-                elapsed = time.monotonic() - scenario_started
-                print(f"PASS {name} ({elapsed:.1f} s){': ' + note if note else ''}", flush=True)
-                results.append((name, True))
-            except Failed as e:
-                print(f"FAIL {name}: {e}", flush=True)
-                print("  last commands:\n" + "".join(f"    {line}\n" for entry in TRACE for line in entry.splitlines()),
-                      end="", flush=True)
-                if warden.log():
-                    print(f"  controller log ({warden.log_path}), last lines:\n"
-                          + "".join(f"    {line}\n" for line in warden.log().splitlines()[-12:]), end="")
-                results.append((name, False))
-            except Exception:  # noqa: BLE001 (a bug in the test itself: report it, go on)
-                print(f"FAIL {name} (test error):\n" + traceback.format_exc(), flush=True)
-                results.append((name, False))
-    except (Failed, KeyboardInterrupt) as e:
-        print(f"FAIL setup: {e}", flush=True)
-        for entry in TRACE:
-            print("    " + entry.replace("\n", "\n    "))
-        results.append(("setup", False))
-    except Exception:  # noqa: BLE001 (a bug in the test itself: report it, clean up)
-        print("FAIL (test error):\n" + traceback.format_exc(), flush=True)
-        results.append(("test error", False))
-    finally:
-        problems = cleanup(testbed, warden, args.keep_testbed)
-        for p in problems:
-            print(f"cleanup: {p}")
-
-    failed = [n for n, ok in results if not ok]
-    passed = len(results) - len(failed)
-    print(f"{passed} passed, {len(failed)} failed{' (' + ', '.join(failed) + ')' if failed else ''} "
-          f"in {time.monotonic() - started:.0f} s")
-    if failed or problems:
-        print(f"logs kept in {workdir}")
-        return 1
-    shutil.rmtree(workdir, ignore_errors=True)
-    return 0
+            run_scenario(name, scenario, ctx, results)
+    return summarize(results, test_run.problems, workdir, started)
 
 
 if __name__ == "__main__":

@@ -135,6 +135,8 @@ for target in 198.18.64.10 198.18.127.254 fd00:64::10; do
 done
 cdn=$(in_dev "$WD_DEV_NS_1" timeout 10 getent ahostsv4 cdn.inet.test | awk 'NR == 1 {print $1}') || true
 [[ $cdn == 198.18.64.10 ]] || fail "cdn.inet.test resolved to '$cdn', expected 198.18.64.10"
+cloud=$(in_dev "$WD_DEV_NS_1" timeout 10 getent ahostsv4 cloud.example.test | awk 'NR == 1 {print $1}') || true
+[[ $cloud == 198.18.64.20 ]] || fail "cloud.example.test resolved to '$cloud', expected 198.18.64.20"
 if in_dev "$WD_DEV_NS_1" timeout 10 getent hosts nosuch.inet.test >/dev/null; then
   fail "nosuch.inet.test resolved; the inet DNS should answer NXDOMAIN for unknown test. names"
 fi

@@ -1,14 +1,19 @@
 """Helpers for warden's integration tests on the namespace testbed (scripts/testbed.sh).
 
-Standard library only; run with /usr/bin/python3. Three things live here:
+Standard library only; run with /usr/bin/python3. Four things live here:
   - run(): every command a test runs, bounded by a timeout and remembered for the failure report;
   - Testbed: `testbed.sh up|down|env` for one prefix, and the addresses of its devices;
-  - Warden: one controller (`warden run` inside the gateway namespace) and the CLI around it.
+  - Warden: one controller (`warden run` inside the gateway namespace) and the CLI around it;
+  - what every test's main() does around its scenarios: preflight() (or Skip), TestbedRun
+    (its testbed, work dir and controllers, set up and always cleaned up), run_scenario(),
+    summarize().
 A scenario states a requirement with check(); a broken requirement raises Failed with the
 reason, and the runner prints it with the last commands and the controller's log.
 """
 
+import argparse
 import collections
+import contextlib
 import json
 import math
 import os
@@ -16,7 +21,9 @@ import shlex
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
+import traceback
 
 
 class Failed(Exception):
@@ -323,13 +330,14 @@ class Warden:
         self.proc = None
         self.starts = 0
         self.log_path = None
+        self.policy_extra = ""  # appended to every policy this object writes (a test's own keys)
 
     def policy_text(self, extra=""):
         lans = ", ".join(self.testbed.lan_ifs)
         return (f"# written by tests/integration/test_controller.py\n"
                 f"interfaces:\n  wan: {self.testbed.env['WD_WAN_IF']}\n  lan: [{lans}]\n"
                 f"interval: 1s\n"
-                f"paths:\n  pin_dir: {self.pin_dir}\n  state_dir: {self.state_dir}\n{extra}")
+                f"paths:\n  pin_dir: {self.pin_dir}\n  state_dir: {self.state_dir}\n{self.policy_extra}{extra}")
 
     def write_policy(self, text=None):
         with open(self.policy, "w") as f:
@@ -445,3 +453,174 @@ class Warden:
     def detach(self):
         # In the gateway namespace: detach looks for its tc filters on that namespace's interfaces.
         return self.cli("detach", in_gw=True)
+
+
+# --- what every integration test does around its scenarios ---------------------------------------
+
+def preflight(warden_binary, tools):
+    """Raises Skip unless this machine can run a testbed test: root, the test's tools, the
+    warden binary, bpffs and network namespaces."""
+    if os.geteuid() != 0:
+        raise Skip("needs root (network namespaces, BPF)")
+    require_tools(tools)
+    if not os.access(warden_binary, os.X_OK):
+        raise Skip(f"no warden binary at {warden_binary} (build the `warden` target)")
+    with open("/proc/mounts") as f:
+        if not any(line.split()[1:3] == ["/sys/fs/bpf", "bpf"] for line in f):
+            raise Skip("no bpf filesystem at /sys/fs/bpf (mount -t bpf bpf /sys/fs/bpf)")
+    if subprocess.run(["unshare", "--net", "true"], capture_output=True).returncode != 0:
+        raise Skip("this machine does not allow network namespaces")
+
+
+def argument_parser(doc):
+    """The options every testbed test takes; a test adds its own."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--warden", required=True, help="the warden binary")
+    parser.add_argument("--source", required=True, help="the source tree (for scripts/testbed.sh)")
+    parser.add_argument("--keep-testbed", action="store_true",
+                        help="reuse a testbed that is up and leave it up (for development)")
+    return parser
+
+
+def chosen_scenarios(parser, only, names):
+    """The scenario names --only picks (all of them without it); an unknown name is a usage error."""
+    wanted = only.split(",") if only else names
+    unknown = [n for n in wanted if n not in names]
+    if unknown:
+        parser.error(f"unknown scenario(s) {', '.join(unknown)}; there are {', '.join(names)}")
+    return wanted
+
+
+def interrupt_on_sigterm():
+    """ctest's timeout sends SIGTERM: turn it into KeyboardInterrupt so the test's cleanup runs."""
+    def on_signal(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, on_signal)
+
+
+class TestbedRun:
+    """What one run of a testbed test owns: the testbed of its prefix (WD_TEST_TESTBED_PREFIX,
+    else the test's default), a work dir and the record of the controllers it starts. `kind`
+    names the test's files: /tmp/warden-<kind>-<prefix>-*, /run/warden-<kind>-<prefix>.pids."""
+
+    def __init__(self, source, default_prefix, kind):
+        self.prefix = os.environ.get("WD_TEST_TESTBED_PREFIX", default_prefix)
+        self.testbed = Testbed(os.path.join(source, "scripts", "testbed.sh"), self.prefix)
+        self.workdir = tempfile.mkdtemp(prefix=f"warden-{kind}-{self.prefix}-")
+        self.pid_record = PidRecord(f"/run/warden-{kind}-{self.prefix}.pids",
+                                    os.path.join(tempfile.gettempdir(), f"warden-{kind}-{self.prefix}-"))
+        self.warden = None  # made by make_warden, stopped and detached by the cleanup
+        self.problems = []  # what the cleanup of guarded() could not do
+
+    def bring_up(self, devices, keep_testbed):
+        """Stops what an aborted run of this test left (its controllers, its testbed unless
+        keep_testbed) and brings the testbed up with `devices` devices."""
+        for pid in self.pid_record.stop_leftovers():
+            print(f"stopped warden run (pid {pid}) left by an aborted run of this test")
+        if not keep_testbed:
+            self.testbed.down()  # this prefix only
+        print(f"testbed {self.prefix}: up ({devices} devices) ...", flush=True)
+        self.testbed.up(devices)
+
+    def make_warden(self, binary, pin_dir):
+        """A Warden on this testbed pinning under pin_dir, with the pins an aborted run left removed."""
+        self.warden = Warden(os.path.abspath(binary), self.testbed, self.workdir, pin_dir, self.pid_record)
+        if os.path.exists(self.warden.pin_dir):
+            self.warden.detach()
+            shutil.rmtree(self.warden.pin_dir, ignore_errors=True)
+        return self.warden
+
+    @contextlib.contextmanager
+    def guarded(self, results, keep_testbed):
+        """Runs the body of a test: a Failed or an interrupt (ctest's timeout) in it is a failed
+        "setup", any other exception a "test error" (both appended to results, with the trace);
+        whatever happens, cleanup() runs and self.problems holds what it could not do."""
+        try:
+            yield
+        except (Failed, KeyboardInterrupt) as e:
+            print_setup_failure(e)
+            results.append(("setup", False))
+        except Exception:  # noqa: BLE001 (a bug in the test itself: report it, clean up)
+            print("FAIL (test error):\n" + traceback.format_exc(), flush=True)
+            results.append(("test error", False))
+        finally:
+            self.problems = cleanup(self.testbed, self.warden, keep_testbed)
+            for p in self.problems:
+                print(f"cleanup: {p}")
+
+
+def cleanup(testbed, warden, keep_testbed):
+    """Stops the controller, detaches warden, removes its pin dir and takes the testbed down
+    (unless keep_testbed); goes on whatever fails and returns what did, as text."""
+    problems = []
+    if warden is not None:
+        try:
+            if warden.running:
+                warden.stop(signal.SIGTERM)
+        except Exception as e:  # noqa: BLE001 (cleanup goes on whatever failed)
+            problems.append(f"stopping warden: {e}")
+        try:
+            if os.path.exists(warden.pin_dir) and testbed.env:
+                result = warden.detach()
+                if result.returncode != 0:
+                    problems.append(f"warden detach: {result.stderr.strip()}")
+        except Exception as e:  # noqa: BLE001
+            problems.append(f"warden detach: {e}")
+        if os.path.isdir(warden.pin_dir):  # e.g. the gateway namespace is already gone
+            shutil.rmtree(warden.pin_dir, ignore_errors=True)
+            if os.path.exists(warden.pin_dir):
+                problems.append(f"could not remove {warden.pin_dir}")
+    if not keep_testbed and not testbed.down():
+        problems.append("testbed.sh down failed")
+    return problems
+
+
+def print_failure(name, error, warden):
+    """FAIL line of a scenario, with the last commands and the controller's last log lines."""
+    print(f"FAIL {name}: {error}", flush=True)
+    print("  last commands:\n" + "".join(f"    {line}\n" for entry in TRACE for line in entry.splitlines()),
+          end="", flush=True)
+    if warden.log():
+        print(f"  controller log ({warden.log_path}), last lines:\n"
+              + "".join(f"    {line}\n" for line in warden.log().splitlines()[-12:]), end="")
+
+
+def print_setup_failure(error):
+    print(f"FAIL setup: {error}", flush=True)
+    for entry in TRACE:
+        print("    " + entry.replace("\n", "\n    "))
+
+
+def run_scenario(name, scenario, ctx, results, reset=True):
+    """Runs scenario(ctx) (after ctx.reset() when reset): prints "PASS name (seconds): note" or
+    FAIL with why, the last commands and the controller's log, and appends (name, passed) to
+    results. A bug in the test is a FAIL too; Skip goes to the caller."""
+    TRACE.clear()
+    started = time.monotonic()
+    try:
+        if reset:
+            ctx.reset()
+        note = scenario(ctx)
+        print(f"PASS {name} ({time.monotonic() - started:.1f} s){': ' + note if note else ''}", flush=True)
+        results.append((name, True))
+    except Skip:
+        raise
+    except Failed as e:
+        print_failure(name, e, ctx.w)
+        results.append((name, False))
+    except Exception:  # noqa: BLE001 (a bug in the test itself: report it, go on)
+        print(f"FAIL {name} (test error):\n" + traceback.format_exc(), flush=True)
+        results.append((name, False))
+
+
+def summarize(results, problems, workdir, started, skipped=False):
+    """Prints the count of passed and failed scenarios; returns the exit code (0: all passed and
+    cleaned up). The work dir goes on success and stays, with its logs, otherwise."""
+    failed = [n for n, ok in results if not ok]
+    print(f"{len(results) - len(failed)} passed, {len(failed)} failed{' (' + ', '.join(failed) + ')' if failed else ''}"
+          f"{', 1 skipped' if skipped else ''} in {time.monotonic() - started:.0f} s")
+    if failed or problems:
+        print(f"logs kept in {workdir}")
+        return 1
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0

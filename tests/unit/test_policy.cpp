@@ -159,7 +159,7 @@ TEST_CASE("config/policy.yaml loads without errors and says what it says") {
     REQUIRE(r.errors.empty());
     REQUIRE(r.policy);
     const Policy& p = *r.policy;
-    CHECK(r.warnings.empty());  // detectors: {} has no keys to warn about
+    CHECK(r.warnings.empty());
     CHECK(p.source == example_path);
     CHECK(p.interfaces.wan == "eth0");
     CHECK(p.interfaces.lan == std::vector<std::string>{"eth1", "wlan0"});
@@ -184,8 +184,8 @@ TEST_CASE("config/policy.yaml loads without errors and says what it says") {
     CHECK(p.blocklist.prefixes[0].direction == BlockDirection::out);
     CHECK(p.blocklist.prefixes[1].prefix.str() == "fd00:bad::/32");
     CHECK(p.blocklist.prefixes[1].direction == BlockDirection::both);
-    CHECK(p.detectors.IsMap());
-    CHECK(p.detectors.size() == 0);
+    // Its detectors section spells out every default.
+    CHECK(p.detectors == engine::Config{});
 }
 
 TEST_CASE("the example blocklist file holds only valid prefixes") {
@@ -232,7 +232,7 @@ TEST_CASE("absent keys take their defaults") {
     CHECK(p.devices.empty());
     CHECK(p.blocklist.files.empty());
     CHECK(p.blocklist.prefixes.empty());
-    CHECK(p.detectors.IsMap());
+    CHECK(p.detectors == engine::Config{});
     CHECK(p.source == "test.yaml");
 }
 
@@ -273,7 +273,7 @@ TEST_CASE("empty values mean empty lists and sections; booleans are YAML 1.2 onl
     CHECK(p.exempt.empty());
     CHECK(p.devices.empty());
     CHECK(p.detach_on_exit);
-    CHECK(p.detectors.IsMap());
+    CHECK(p.detectors == engine::Config{});
 
     auto e = only_error(load_text(minimal + "detach_on_exit: yes\n", "p.yaml"));
     check_at(e, 4, 17, "detach_on_exit");
@@ -303,20 +303,145 @@ TEST_CASE("events_kb is rounded up to a power of two, with a warning") {
     CHECK(r.warnings[0].message.find("rounded up to 512 KiB") != std::string::npos);
 }
 
-TEST_CASE("detectors are kept as written, with a warning per key that they do nothing yet") {
-    auto r = load_text(minimal + "detectors:\n  scan:\n    threshold: 20\n  flood: {pps: 1000}\n",
-                       "p.yaml");
-    INFO(all_errors(r));
-    REQUIRE(r.policy);
-    CHECK(r.policy->detectors["scan"]["threshold"].as<int>() == 20);
-    REQUIRE(r.warnings.size() == 2);
-    check_at(r.warnings[0], 5, 3, "detectors.scan");
-    check_at(r.warnings[1], 7, 3, "detectors.flood");
-    CHECK(r.warnings[0].message.find("not interpreted") != std::string::npos);
+TEST_CASE("detectors: every key can be set") {
+    Policy p = valid(minimal + R"(detectors:
+  learning_period: 2h
+  cooldown: 30s
+  forget_after: 7d
+  known_destinations: 1024
+  never_quarantine: [laptop, phone]
+  escalation: {window: 12h, factor: 2.5, isolate_after: 2, max_duration: 1d}
+  port_scan: {enabled: false, action: alert, duration: 15m, ports_per_host: 10,
+              hosts_per_port: 12, unanswered_share: 0.75, factor: 2}
+  propagation: {ports: [23, 2323], hosts: 3, factor: 1.5, duration: forever}
+  flood: {frames_per_second: 20000, factor: 20, action: restricted}
+  exfiltration: {bytes_per_second: 512kB, factor: 8}
+  new_destinations: {per_minute: 100, factor: 2, action: restricted, duration: 2h}
+  blocklist: {hits: 3, action: isolate}
+  lateral: {peers: 4, factor: 5}
+  beaconing: {repeats: 6, jitter: 0.1, min_interval: 10s, max_interval: 1h}
+)");
+    const engine::Config& d = p.detectors;
+    CHECK(d.learning_period == 2h);
+    CHECK(d.cooldown == 30s);
+    CHECK(d.forget_after == 7 * 24h);
+    CHECK(d.known_destinations == 1024);
+    CHECK(d.never_quarantine == std::vector<std::string>{"laptop", "phone"});
+    CHECK(d.escalation.window == 12h);
+    CHECK(d.escalation.factor == 2.5);
+    CHECK(d.escalation.isolate_after == 2);
+    CHECK(d.escalation.max_duration == 24h);
+    CHECK_FALSE(d.port_scan.response.enabled);
+    CHECK(d.port_scan.response.action == engine::Action::alert);
+    CHECK(d.port_scan.response.duration == 15min);
+    CHECK(d.port_scan.ports_per_host == 10);
+    CHECK(d.port_scan.hosts_per_port == 12);
+    CHECK(d.port_scan.unanswered_share == 0.75);
+    CHECK(d.port_scan.factor == 2);
+    CHECK(d.propagation.ports == std::vector<uint16_t>{23, 2323});
+    CHECK(d.propagation.hosts == 3);
+    CHECK(d.propagation.factor == 1.5);
+    CHECK_FALSE(d.propagation.response.duration);  // forever
+    CHECK(d.propagation.response.action == engine::Action::isolate);  // the default stays
+    CHECK(d.flood.frames_per_second == 20000);
+    CHECK(d.flood.factor == 20);
+    CHECK(d.flood.response.action == engine::Action::restricted);
+    CHECK(d.exfiltration.bytes_per_second == 512 * 1024);
+    CHECK(d.exfiltration.factor == 8);
+    CHECK(d.new_destinations.per_minute == 100);
+    CHECK(d.new_destinations.response.action == engine::Action::restricted);
+    CHECK(d.new_destinations.response.duration == 2h);
+    CHECK(d.blocklist.hits == 3);
+    CHECK(d.blocklist.response.action == engine::Action::isolate);
+    CHECK(d.lateral.peers == 4);
+    CHECK(d.lateral.factor == 5);
+    CHECK(d.beaconing.repeats == 6);
+    CHECK(d.beaconing.jitter == 0.1);
+    CHECK(d.beaconing.min_interval == 10s);
+    CHECK(d.beaconing.max_interval == 1h);
+}
 
-    auto e = only_error(load_text(minimal + "detectors: [scan]\n", "p.yaml"));
+TEST_CASE("detectors: errors name the key, its position and what was expected") {
+    auto at = [](const std::string& yaml) { return only_error(load_text(minimal + yaml, "p.yaml")); };
+
+    auto e = at("detectors: [scan]\n");
     check_at(e, 4, 12, "detectors");
     CHECK(e.message.find("found a list") != std::string::npos);
+
+    e = at("detectors:\n  port_scna: {}\n");
+    check_at(e, 5, 3, "detectors.port_scna");
+    CHECK(e.message.find("did you mean 'port_scan'?") != std::string::npos);
+
+    e = at("detectors:\n  flood:\n    pps: 1000\n");
+    check_at(e, 6, 5, "detectors.flood.pps");
+    CHECK(e.message.find("frames_per_second") != std::string::npos);
+
+    e = at("detectors:\n  lateral: {action: quarantine}\n");
+    check_at(e, 5, 21, "detectors.lateral.action");
+    CHECK(e.message == "expected alert, restricted or isolate, found 'quarantine'");
+
+    e = at("detectors:\n  flood: {factor: 0}\n");
+    check_at(e, 5, 19, "detectors.flood.factor");
+    CHECK(e.message == "expected a number from 1 to 1000, found '0'");
+
+    for (const char* bad : {"1e3", "-2", ".5", "2.", "0x10", "nan", "inf", "1_5"}) {
+        CAPTURE(bad);
+        e = at(std::string("detectors:\n  exfiltration: {factor: ") + bad + "}\n");
+        CHECK(e.key == "detectors.exfiltration.factor");
+    }
+    e = at("detectors:\n  port_scan: {unanswered_share: \"0.5\"}\n");
+    CHECK(e.key == "detectors.port_scan.unanswered_share");
+    CHECK(e.message.find("write it without quotes") != std::string::npos);
+
+    e = at("detectors:\n  port_scan: {unanswered_share: 1.5}\n");
+    CHECK(e.message == "expected a number from 0 to 1, found '1.5'");
+
+    e = at("detectors:\n  propagation: {ports: [23, 2323, 23]}\n");
+    check_at(e, 5, 35, "detectors.propagation.ports[2]");
+    CHECK(e.message.find("listed twice") != std::string::npos);
+
+    e = at("detectors:\n  propagation: {ports: [0]}\n");
+    CHECK(e.key == "detectors.propagation.ports[0]");
+
+    e = at("detectors:\n  propagation: {ports: []}\n");
+    CHECK(e.message == "expected 1 to 32 ports, found 0");
+
+    e = at("detectors:\n  never_quarantine: [laptop, toaster]\n");
+    check_at(e, 5, 30, "detectors.never_quarantine[1]");
+    CHECK(e.message.find("found 'toaster'") != std::string::npos);
+
+    e = at("detectors:\n  beaconing: {min_interval: 10m, max_interval: 5m}\n");
+    check_at(e, 5, 48, "detectors.beaconing.max_interval");
+    CHECK(e.message == "max_interval (5m) must be longer than min_interval (10m)");
+
+    e = at("detectors:\n  beaconing: {repeats: 8}\n");
+    CHECK(e.message == "expected a whole number from 2 to 7, found '8'");
+
+    e = at("detectors:\n  learning_period: 10s\n");
+    CHECK(e.key == "detectors.learning_period");
+    CHECK(e.message == "expected a duration from 1m to 90d, found '10s'");
+
+    e = at("detectors:\n  exfiltration: {bytes_per_second: 1mb}\n");
+    CHECK(e.key == "detectors.exfiltration.bytes_per_second");
+
+    e = at("detectors:\n  blocklist: {enabled: yes}\n");
+    CHECK(e.message == "expected true or false, found 'yes'");
+
+    e = at("detectors:\n  escalation: {isolate_after: 0}\n");
+    CHECK(e.key == "detectors.escalation.isolate_after");
+
+    // Every problem is reported, not only the first.
+    auto r = load_text(minimal + "detectors:\n  flood: {factor: 0}\n  lateral: {peers: -1}\n",
+                       "p.yaml");
+    CHECK(r.errors.size() == 2);
+}
+
+TEST_CASE("detectors: a type listed twice in never_quarantine is a warning") {
+    auto r = load_text(minimal + "detectors:\n  never_quarantine: [laptop, laptop]\n", "p.yaml");
+    REQUIRE(r.policy);
+    CHECK(r.policy->detectors.never_quarantine == std::vector<std::string>{"laptop"});
+    REQUIRE(r.warnings.size() == 1);
+    CHECK(r.warnings[0].key == "detectors.never_quarantine[1]");
 }
 
 // ---- each kind of error, with its exact position ----

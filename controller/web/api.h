@@ -1,0 +1,86 @@
+// What the HTTP listeners answer, independent of the HTTP library: the status page (static
+// files), its JSON API, and /metrics. Reads are open to whoever can reach the listener;
+// changes (quarantine, release) need the admin token and must not come from another site.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "policy/policy.h"
+#include "quarantine/quarantine.h"
+#include "store/state.h"
+#include "web/snapshot.h"
+
+namespace warden::web {
+
+struct Request {
+    std::string method;  // "GET", "POST", ...
+    std::string path;    // without the query
+    std::map<std::string, std::string> headers;  // names in lower case
+    std::string body;
+
+    std::string header(const std::string& lower_name) const {
+        auto it = headers.find(lower_name);
+        return it != headers.end() ? it->second : "";
+    }
+};
+
+struct Response {
+    int status = 200;
+    std::string content_type;
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// What the API reads and changes. The controller's is a SnapshotBox and a
+// quarantine::Manager of the HTTP thread's own; tests use a fake.
+class Source {
+public:
+    virtual ~Source() = default;
+    // The latest poll's snapshot; null before the first poll.
+    virtual std::shared_ptr<const Snapshot> snapshot() const = 0;
+    // Quarantines as the state dir and the kernel hold them now (as `quarantine list`).
+    virtual std::vector<quarantine::Status> quarantines() = 0;
+    virtual void quarantine(const store::QuarantineRecord& record) = 0;  // throws if refused
+    virtual bool release(const net::Mac& mac) = 0;  // false: it was not quarantined
+};
+
+struct RouterSettings {
+    bool metrics = false;  // serve /metrics
+    bool page = false;     // serve the status page and /api
+    std::string token;     // the admin token
+    std::vector<std::string> hostnames;  // extra Host names the page answers to
+    policy::QuarantineDefaults defaults;  // level and duration when a request names none
+};
+
+class Router {
+public:
+    Router(Source& source, RouterSettings settings);
+    Response handle(const Request& request) const;
+
+private:
+    Response route(const Request& request) const;
+    Response change(const Request& request) const;
+    Response add_quarantine(const Request& request) const;
+    Response release(const std::string& mac_text) const;
+    nlohmann::json summary(const Snapshot& snapshot) const;
+
+    Source& source_;
+    RouterSettings settings_;
+};
+
+// Whether a Host header names this gateway in a way a rebinding attacker's domain cannot:
+// an IP literal, localhost, one label ("gateway"), a local suffix (.lan, .home.arpa, .local,
+// .internal, .localdomain), or one of the policy's hostnames. The port is ignored.
+bool host_allowed(const std::string& host, const std::vector<std::string>& hostnames);
+
+// Why a state-changing request must be refused as cross-site, or "" when it may proceed:
+// a Sec-Fetch-Site other than same-origin, or an Origin that is not this Host.
+std::string cross_site_reason(const Request& request);
+
+}  // namespace warden::web

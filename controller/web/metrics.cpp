@@ -1,0 +1,209 @@
+#include "web/metrics.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <concepts>
+#include <initializer_list>
+#include <utility>
+
+#include "engine/config.h"
+
+namespace warden::web {
+
+namespace {
+
+// Length of the UTF-8 sequence starting at s[i], or 0 when it is not valid UTF-8.
+size_t utf8_length(std::string_view s, size_t i) {
+    auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+    unsigned char c = byte(i);
+    size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return 0;
+    for (size_t k = 1; k < n; ++k)
+        if ((byte(i + k) & 0xc0) != 0x80) return 0;
+    uint32_t cp = n == 1 ? c : n == 2 ? c & 0x1f : n == 3 ? c & 0x0f : c & 0x07;
+    for (size_t k = 1; k < n; ++k) cp = cp << 6 | (byte(i + k) & 0x3f);
+    // Overlong forms, UTF-16 surrogates and values past U+10FFFF are not UTF-8.
+    static constexpr uint32_t smallest[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < smallest[n] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) return 0;
+    return n;
+}
+
+using Label = std::pair<const char*, std::string_view>;
+
+// Writes one metric family at a time: HELP and TYPE, then its samples, as the format requires.
+class Exposition {
+public:
+    void family(std::string_view name, std::string_view type, std::string_view help) {
+        fmt::format_to(std::back_inserter(out_), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+    }
+
+    void sample(std::string_view name, std::initializer_list<Label> labels, double value) {
+        head(name, labels);
+        if (std::isnan(value))
+            out_ += "NaN";
+        else if (std::isinf(value))
+            out_ += value > 0 ? "+Inf" : "-Inf";
+        else
+            fmt::format_to(std::back_inserter(out_), "{}", value);
+        out_ += '\n';
+    }
+
+    // Kernel counters, written exactly (a double would round them past 2^53).
+    template <std::unsigned_integral Count>  // uint64_t and the kernel's __u64 (unsigned long long)
+    void sample(std::string_view name, std::initializer_list<Label> labels, Count value) {
+        head(name, labels);
+        fmt::format_to(std::back_inserter(out_), "{}\n", value);
+    }
+
+    std::string take() { return std::move(out_); }
+
+private:
+    void head(std::string_view name, std::initializer_list<Label> labels) {
+        out_ += name;
+        if (labels.size()) {
+            out_ += '{';
+            bool first = true;
+            for (const auto& [key, v] : labels) {
+                if (!first) out_ += ',';
+                first = false;
+                out_ += key;
+                out_ += "=\"";
+                out_ += escape_label_value(v);
+                out_ += '"';
+            }
+            out_ += '}';
+        }
+        out_ += ' ';
+    }
+
+    std::string out_;
+};
+
+}  // namespace
+
+std::string escape_label_value(std::string_view value) {
+    std::string out;
+    out.reserve(value.size());
+    for (size_t i = 0; i < value.size();) {
+        char c = value[i];
+        if (c == '\\') {
+            out += "\\\\";
+        } else if (c == '"') {
+            out += "\\\"";
+        } else if (c == '\n') {
+            out += "\\n";
+        } else {
+            size_t n = utf8_length(value, i);
+            if (n == 0) {
+                out += "\xef\xbf\xbd";  // U+FFFD REPLACEMENT CHARACTER
+                ++i;
+                continue;
+            }
+            out.append(value.substr(i, n));
+            i += n;
+            continue;
+        }
+        ++i;
+    }
+    return out;
+}
+
+std::string render_metrics(const Snapshot& s) {
+    Exposition e;
+    // Devices the kernel counts now (one only the inventory remembers has no counters).
+    std::vector<const view::DeviceView*> devices;
+    for (const auto& d : s.devices)
+        if (d.counted) devices.push_back(&d);
+    std::vector<std::string> macs;
+    for (const auto* d : devices) macs.push_back(d->mac.str());
+
+    e.family("warden_device_bytes_total", "counter",
+             "Bytes of a device: sent up (to the gateway and beyond), received down, sent laterally (to "
+             "other LAN devices), sent as broadcast/multicast.");
+    for (size_t i = 0; i < devices.size(); ++i) {
+        const auto& d = *devices[i];
+        const auto& c = d.counters;
+        for (auto [dir, n] : {std::pair{"up", &c.up}, {"down", &c.down}, {"lateral", &c.lateral}, {"broadcast", &c.bcast}})
+            e.sample("warden_device_bytes_total", {{"mac", macs[i]}, {"name", d.name}, {"type", d.type}, {"direction", dir}},
+                     n->bytes);
+    }
+    e.family("warden_device_frames_total", "counter", "Frames of a device, by direction (as warden_device_bytes_total).");
+    for (size_t i = 0; i < devices.size(); ++i) {
+        const auto& d = *devices[i];
+        const auto& c = d.counters;
+        for (auto [dir, n] : {std::pair{"up", &c.up}, {"down", &c.down}, {"lateral", &c.lateral}, {"broadcast", &c.bcast}})
+            e.sample("warden_device_frames_total", {{"mac", macs[i]}, {"name", d.name}, {"type", d.type}, {"direction", dir}},
+                     n->packets);
+    }
+    e.family("warden_device_dropped_frames_total", "counter",
+             "Frames of a device dropped by warden: blocklist (to or from a blocked address), quarantine (from and "
+             "to the device while quarantined; starts again at 0 with each quarantine).");
+    for (size_t i = 0; i < devices.size(); ++i) {
+        const auto& d = *devices[i];
+        e.sample("warden_device_dropped_frames_total",
+                 {{"mac", macs[i]}, {"name", d.name}, {"type", d.type}, {"reason", "blocklist"}}, d.counters.blocklist_drops);
+        e.sample("warden_device_dropped_frames_total",
+                 {{"mac", macs[i]}, {"name", d.name}, {"type", d.type}, {"reason", "quarantine"}}, d.quarantine_drops);
+    }
+    e.family("warden_devices", "gauge", "Devices warden counts in its device map now.");
+    e.sample("warden_devices", {}, uint64_t(devices.size()));
+
+    e.family("warden_quarantined_devices", "gauge", "Devices in quarantine now, by level, as the kernel enforces it.");
+    uint64_t isolated = 0, restricted = 0;
+    for (const auto& [mac, q] : s.quarantined) {
+        if (q.expires_ns && q.expires_ns <= s.mono_ns) continue;  // released at the next poll
+        (q.level == WD_LEVEL_ISOLATE ? isolated : restricted)++;
+    }
+    e.sample("warden_quarantined_devices", {{"level", "isolate"}}, isolated);
+    e.sample("warden_quarantined_devices", {{"level", "restricted"}}, restricted);
+
+    e.family("warden_findings_total", "counter", "Findings of the behaviour engine, by detector (from the events log).");
+    std::map<std::string, uint64_t> findings;
+    for (auto d : engine::all_detectors) findings[std::string(engine::to_string(d))] = 0;
+    if (s.threats)
+        for (const auto& [detector, n] : s.threats->findings_by_detector) findings[detector] = n;
+    for (const auto& [detector, n] : findings) e.sample("warden_findings_total", {{"detector", detector}}, n);
+
+    e.family("warden_program_seen_frames_total", "counter", "Frames each warden program saw.");
+    for (uint32_t p = 0; p < WD_PROG_MAX; ++p)
+        e.sample("warden_program_seen_frames_total", {{"program", program_name(p)}}, s.programs[p].seen);
+    e.family("warden_program_passed_frames_total", "counter", "Frames each warden program let pass.");
+    for (uint32_t p = 0; p < WD_PROG_MAX; ++p)
+        e.sample("warden_program_passed_frames_total", {{"program", program_name(p)}}, s.programs[p].passed);
+    e.family("warden_program_dropped_frames_total", "counter", "Frames each warden program dropped, by reason.");
+    for (uint32_t p = 0; p < WD_PROG_MAX; ++p)
+        for (uint32_t r = 0; r < WD_DROP_MAX; ++r)
+            e.sample("warden_program_dropped_frames_total", {{"program", program_name(p)}, {"reason", drop_reason_name(r)}},
+                     s.programs[p].dropped[r]);
+    e.family("warden_program_bytes_total", "counter", "Bytes of the frames each warden program saw.");
+    for (uint32_t p = 0; p < WD_PROG_MAX; ++p)
+        e.sample("warden_program_bytes_total", {{"program", program_name(p)}}, s.programs[p].bytes);
+    e.family("warden_program_unparsed_frames_total", "counter", "Frames a program could not parse (passed uncounted).");
+    for (uint32_t p = 0; p < WD_PROG_MAX; ++p)
+        e.sample("warden_program_unparsed_frames_total", {{"program", program_name(p)}}, s.programs[p].unparsed);
+    e.family("warden_program_events_lost_total", "counter", "Events a program could not queue (ring buffer full).");
+    for (uint32_t p = 0; p < WD_PROG_MAX; ++p)
+        e.sample("warden_program_events_lost_total", {{"program", program_name(p)}}, s.programs[p].events_lost);
+    e.family("warden_program_map_full_total", "counter", "Device or flow inserts a program could not make (map full).");
+    for (uint32_t p = 0; p < WD_PROG_MAX; ++p)
+        e.sample("warden_program_map_full_total", {{"program", program_name(p)}}, s.programs[p].map_full);
+
+    e.family("warden_map_entries", "gauge", "Entries in each of warden's kernel maps.");
+    for (const auto& m : s.maps)
+        if (m.entries) e.sample("warden_map_entries", {{"map", m.name}}, *m.entries);
+    e.family("warden_map_capacity", "gauge", "Capacity of each of warden's kernel maps (bytes for the ring buffer).");
+    for (const auto& m : s.maps) e.sample("warden_map_capacity", {{"map", m.name}}, m.capacity);
+
+    e.family("warden_poll_cpu_seconds", "gauge", "CPU time the controller spent on its last poll of the maps.");
+    e.sample("warden_poll_cpu_seconds", {}, s.poll_cpu_seconds);
+    e.family("warden_polls_total", "counter", "Polls of the maps since the controller started.");
+    e.sample("warden_polls_total", {}, s.polls);
+    e.family("warden_last_poll_timestamp_seconds", "gauge", "Unix time of the poll these numbers come from.");
+    e.sample("warden_last_poll_timestamp_seconds", {}, s.time_ms / 1000.0);
+    e.family("warden_start_time_seconds", "gauge", "Unix time the controller started.");
+    e.sample("warden_start_time_seconds", {}, s.started_ms / 1000.0);
+    return e.take();
+}
+
+}  // namespace warden::web

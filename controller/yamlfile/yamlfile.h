@@ -1,0 +1,43 @@
+// What every loader of an operator-written YAML file (the policy, the device-type rules)
+// needs around yaml-cpp: reading the file with a size cap, the 1-based position of a node for
+// "file:line:column" messages, and how a value looks in "expected X, found Y".
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstddef>
+#include <string>
+
+namespace warden::yamlfile {
+
+// The most a configuration file may hold. Real ones are a few kilobytes; the cap keeps a
+// wrong path (/dev/zero, a log file) from eating memory.
+inline constexpr size_t max_file_bytes = 1 << 20;
+
+// A whole file, or why it could not be read: `error` is an errno (e.g. ENOENT, EISDIR), or
+// `too_large` says it holds more than max_file_bytes. The caller words the message.
+struct FileText {
+    std::string text;
+    int error = 0;
+    bool too_large = false;
+
+    bool ok() const { return error == 0 && !too_large; }
+};
+FileText read_file(const std::string& path);
+
+// 1-based line and column of a mark (an unknown position counts as 1).
+int line_of(const YAML::Mark& m);
+int column_of(const YAML::Mark& m);
+
+// Where to blame a mapping entry's value: an empty value is blamed on its key, since
+// yaml-cpp places an empty value at the start of the next line.
+YAML::Mark value_mark(const YAML::Node& key, const YAML::Node& value);
+
+// Quoted or !!str-tagged scalars are text even when they look like numbers or booleans.
+bool is_quoted(const YAML::Node& n);
+
+// How a value looks, for "expected X, found Y": "nothing", "a list", "a mapping", or the
+// scalar in quotes (control characters escaped, cut after 60 characters).
+std::string describe(const YAML::Node& n);
+
+}  // namespace warden::yamlfile
