@@ -32,7 +32,8 @@ std::string event_sentence(const json& e) {
         if (!field(e, "action").empty()) s += " -> " + field(e, "action");
         return s;
     }
-    if (kind == "new_device") return "new device " + mac + " on " + field(e, "interface");
+    if (kind == "new_device")
+        return "new device " + mac + (e.contains("interface") ? " on " + field(e, "interface") : "");
     if (kind == "quarantine_drop")
         return "blocked traffic " + field(e, "direction") + " " + mac + " (quarantined, " + field(e, "level") + ")";
     if (kind == "blocklist_hit")

@@ -125,6 +125,7 @@ private:
     void restore_inventory();
     void load_identity_rules();
     void sync_identities(int64_t now_ms);
+    store::DeviceRecord& inventory_entry(const net::Mac& mac, int64_t first_seen_ms, const std::string& interface);
     void write_names(int64_t now_ms);
     void poll();
     void on_event(const dataplane::EventRecord& record);
@@ -339,17 +340,31 @@ void Controller::load_identity_rules() {
     log::info("device types: rules from {}", path);
 }
 
+// A device enters the inventory the first time warden hears of it, whichever way that is (its
+// new-device event, its counters in a poll, its DHCP/DNS traffic): recorded and announced once.
+store::DeviceRecord& Controller::inventory_entry(const net::Mac& mac, int64_t first_seen_ms,
+                                                 const std::string& interface) {
+    auto [it, added] = inventory_.try_emplace(mac);
+    if (!added) return it->second;
+    auto& rec = it->second;
+    rec.mac = mac;
+    rec.first_seen_ms = rec.last_seen_ms = first_seen_ms;
+    if (auto* named = policy_.find_device(mac)) rec.name = named->name;
+    inventory_dirty_ = true;
+    json e{{"kind", "new_device"}, {"mac", mac.str()}};
+    if (!interface.empty()) e["interface"] = interface;
+    log::info("new device {}{}", mac.str(), interface.empty() ? "" : " on " + interface);
+    events_->append(e);
+    return rec;
+}
+
 // Identities that changed go into the inventory (and so to disk).
 void Controller::sync_identities(int64_t now_ms) {
     if (!identities_ || !identities_->dirty()) return;
     for (const auto& [mac, j] : identities_->save()) {
-        auto [it, added] = inventory_.try_emplace(mac);
-        if (added) {
-            it->second.mac = mac;
-            it->second.first_seen_ms = it->second.last_seen_ms = now_ms;
-        }
-        if (it->second.identity != j) {
-            it->second.identity = j;
+        auto& rec = inventory_entry(mac, now_ms, "");
+        if (rec.identity != j) {
+            rec.identity = j;
             inventory_dirty_ = true;
         }
         // The engine judges a device against its type's profile until it knows the device.
@@ -479,15 +494,7 @@ void Controller::on_event(const dataplane::EventRecord& record) {
     int64_t now_ms = store::now_unix_ms();
     switch (ev.kind) {
         case WD_EV_NEW_DEVICE: {
-            auto [it, added] = inventory_.try_emplace(mac);
-            if (added) {
-                it->second.mac = mac;
-                it->second.first_seen_ms = it->second.last_seen_ms = now_ms;
-                if (auto* named = policy_.find_device(mac)) it->second.name = named->name;
-                inventory_dirty_ = true;
-                log::info("new device {} on {}", mac.str(), ifname(ev.ifindex));
-                events_->append({{"kind", "new_device"}, {"mac", mac.str()}, {"interface", ifname(ev.ifindex)}});
-            }
+            inventory_entry(mac, now_ms, ifname(ev.ifindex));
             break;
         }
         case WD_EV_QUARANTINE_DROP:
@@ -556,14 +563,8 @@ void Controller::poll() {
         }
         rates_[d.mac] = r;
 
-        auto [it, added] = inventory_.try_emplace(d.mac);
-        auto& rec = it->second;
-        if (added) {  // seen in the map before its event arrived (or the event was lost)
-            rec.mac = d.mac;
-            rec.first_seen_ms = now_ms - int64_t((now_ns - std::min(now_ns, d.first_seen_ns)) / 1000000);
-            if (auto* named = policy_.find_device(d.mac)) rec.name = named->name;
-            inventory_dirty_ = true;
-        }
+        // Counted before its new-device event arrived (or the event was lost: a full ring).
+        auto& rec = inventory_entry(d.mac, now_ms - int64_t((now_ns - std::min(now_ns, d.first_seen_ns)) / 1000000), "");
         int64_t seen_ms = now_ms - int64_t((now_ns - std::min(now_ns, d.last_seen_ns)) / 1000000);
         if (d.last_seen_ns) rec.last_seen_ms = std::max(rec.last_seen_ms, seen_ms);
         if (d.ip4 && rec.ip4 != d.ip4) {
