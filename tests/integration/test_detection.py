@@ -39,7 +39,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wardenlib import (TRACE, Failed, Skip, TestbedRun, argument_parser, check, cleanup,  # noqa: E402
-                       interrupt_on_sigterm, preflight, print_setup_failure, wait_for)
+                       interrupt_on_sigterm, preflight, print_setup_failure, run, wait_for)
 
 DEVICES = 5
 CAUGHT_WITHIN_S = 5.0     # an attacker is quarantined within this of its attack's start
@@ -291,6 +291,26 @@ def main():
                                            f"was not quarantined")
         except Failed as e:
             report("false positive", False, str(e))
+
+        # --- a finding names the address it is about as the device looked it up ---
+        try:
+            scanner = tb.devices[4]  # the benign device, done with its downloads
+            looked_up = run(tb.in_ns(scanner.ns, "getent", "ahostsv4", "cdn.inet.test"), timeout=10)
+            check(looked_up.returncode == 0 and "198.18.64.10" in looked_up.stdout,
+                  f"{scanner} could not look up cdn.inet.test: {looked_up.stdout.strip()} {looked_up.stderr.strip()}")
+            time.sleep(2)  # the controller reads the DNS copies at its next poll
+            named_ms = now_ms()
+            caught, _ = run_attack(w, Attack("nmap one host", scanner, "port_scan",
+                                             ["nmap", "-sS", "-n", "-Pn", "-T4", "--max-retries", "0", "-p", "1-1000",
+                                              "198.18.64.10"], 20))
+            check(caught is not None, f"{scanner} scanning cdn.inet.test was not quarantined")
+            scans = [f for f in events_since(w, named_ms, "finding", scanner.mac) if f.get("detector") == "port_scan"]
+            check(scans and scans[0].get("peer") == "198.18.64.10" and scans[0].get("peer_name") == "cdn.inet.test"
+                  and "198.18.64.10 (cdn.inet.test)" in scans[0].get("evidence", ""),
+                  f"the port_scan finding does not name cdn.inet.test: {scans}")
+            report("names in findings", True, f"{scanner}: {scans[0]['evidence']}")
+        except Failed as e:
+            report("names in findings", False, str(e))
 
         # --- profiles through the running controller: export, merge, import ---
         try:
