@@ -292,6 +292,20 @@ def main():
         except Failed as e:
             report("false positive", False, str(e))
 
+        # --- what the engine learned survives a restart: the taught scan stays unquarantined ---
+        try:
+            check(w.stop() == 0, "warden run did not exit cleanly on SIGTERM")
+            with open(os.path.join(w.state_dir, "engine.json")) as f:
+                saved = f.read()
+            check(d1.mac in saved, f"engine.json does not hold {d1} after the stop")
+            w.start()
+            caught, _ = run_attack(w, attacks(tb)[0])
+            check(caught is None, f"{d1} was quarantined after the restart: the false positive was forgotten")
+            report("learning kept", True, f"engine.json ({len(saved)} bytes) restored; {d1}'s taught scan "
+                                          f"stayed unquarantined after the restart")
+        except Failed as e:
+            report("learning kept", False, str(e))
+
         # --- a finding names the address it is about as the device looked it up ---
         try:
             scanner = tb.devices[4]  # the benign device, done with its downloads
