@@ -218,9 +218,11 @@ if [[ -n ${NO_DOC:-} ]]; then
 fi
 kernel=$(uname -r)
 cpu=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
-python3 - "$DOC" "$tmp/table.md" "$kernel" "$cpu" "$(nproc)" "$DEVICES" "$FLOWS" "$ACTIVE_SHARE" \
+SCRIPTS_LIB="$ROOT/scripts/lib" python3 - "$DOC" "$tmp/table.md" "$kernel" "$cpu" "$(nproc)" "$DEVICES" "$FLOWS" "$ACTIVE_SHARE" \
   "$load_start" "$load_end" "$MAP_DEVICES" "$MAP_FLOWS" <<'EOF'
 import datetime, os, sys
+sys.path.insert(0, os.environ["SCRIPTS_LIB"])
+from docsection import write_section
 doc, table, kernel, cpu, ncpu, devices, flows, active, load_start, load_end, map_devices, map_flows = sys.argv[1:13]
 sizing = ("The maps are sized exactly to the fill, the default home\nsizing."
           if (map_devices, map_flows) == (devices, flows)
@@ -253,15 +255,6 @@ start and the first two after the fill are left out (one-off work: new devices, 
 {open(table).read().rstrip()}
 {generated_end}
 """
-text = open(doc).read() if os.path.exists(doc) else "# Benchmarks\n"
-if begin in text and end in text:
-    head, rest = text.split(begin, 1)
-    mine, tail = rest.split(end, 1)
-    notes = mine.split(generated_end, 1)[1] if generated_end in mine else "\n"
-    text = head + generated + notes.lstrip("\n") + end + tail
-else:
-    text = text.rstrip("\n") + "\n\n## Controller\n\n" + generated + end + "\n"
-os.makedirs(os.path.dirname(doc), exist_ok=True)
-open(doc, "w").write(text)
+write_section(doc, begin, end, generated, "## Controller", notes_marker=generated_end)
 EOF
 say "table written to $DOC"

@@ -55,9 +55,11 @@ load_end=$(cut -d' ' -f1 /proc/loadavg)
 
 kernel=$(uname -r)
 cpu=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
-python3 - "$tmp/runs.txt" "$DOC" "${NO_DOC:-}" "$kernel" "$cpu" "$(nproc)" "$load_start" \
+SCRIPTS_LIB="$ROOT/scripts/lib" python3 - "$tmp/runs.txt" "$DOC" "${NO_DOC:-}" "$kernel" "$cpu" "$(nproc)" "$load_start" \
   "$load_end" "${build_type:-unknown}" <<'EOF'
 import datetime, os, statistics, sys
+sys.path.insert(0, os.environ["SCRIPTS_LIB"])
+from docsection import write_section
 
 runs_path, doc, no_doc, kernel, cpu, ncpu, load_start, load_end, build_type = sys.argv[1:10]
 runs = []
@@ -125,14 +127,6 @@ Rerun: `scripts/bench-engine.sh` (no root; `RUNS`, `DEVICES`, `TICKS`, `WARMUP_H
 {table}
 {generated_end}
 """
-text = open(doc).read() if os.path.exists(doc) else "# Benchmarks\n"
-if begin in text and end in text:
-    head, rest = text.split(begin, 1)
-    mine, tail = rest.split(end, 1)
-    notes = mine.split(generated_end, 1)[1] if generated_end in mine else "\n"
-    text = head + generated + notes.lstrip("\n") + end + tail
-else:
-    text = text.rstrip("\n") + "\n\n## Behaviour engine\n\n" + generated + end + "\n"
-open(doc, "w").write(text)
+write_section(doc, begin, end, generated, "## Behaviour engine", notes_marker=generated_end)
 print(f"bench-engine: table written to {doc}", file=sys.stderr)
 EOF
