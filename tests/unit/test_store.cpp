@@ -7,21 +7,14 @@
 #include "store/events_log.h"
 #include "store/files.h"
 #include "store/state.h"
+#include "support/temp_dir.h"
 
 using namespace warden;
 namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh directory under /tmp for one test, removed afterwards.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        char tmpl[] = "/tmp/warden-unit-XXXXXX";
-        path = mkdtemp(tmpl);
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
+using test::TempDir;
 
 void write(const fs::path& p, const std::string& text) {
     std::ofstream(p) << text;

@@ -18,6 +18,7 @@
 #include "web/threats.h"
 #include "web/today.h"
 #include "web/token.h"
+#include "support/temp_dir.h"
 
 using namespace warden;
 using nlohmann::json;
@@ -25,13 +26,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct WebTempDir {
-    fs::path path;
-    WebTempDir() {
-        char tmpl[] = "/tmp/warden-web-XXXXXX";
-        path = mkdtemp(tmpl);
-    }
-    ~WebTempDir() { fs::remove_all(path); }
+struct WebTempDir : test::TempDir {
+    WebTempDir() : test::TempDir("warden-web") {}
 };
 
 const std::string kToken(64, 'a');
