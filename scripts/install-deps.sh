@@ -34,16 +34,31 @@ done
 
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
-fi
-
-if [[ $(id -u) -ne 0 ]]; then
+elif [[ $(id -u) -ne 0 ]]; then
   echo "install-deps: missing packages: ${missing[*]}" >&2
   echo "install-deps: run as root (or with sudo) to install them" >&2
   exit 1
+else
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The browser test's one npm package (playwright-core, driving Debian's chromium), at the
+# version tests/browser/package-lock.json pins, into tests/browser/node_modules. Not fatal:
+# without the npm registry only that test cannot run (and says so).
+browser_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
+if node -e '
+  const dir = process.argv[1];
+  const locked = require(dir + "/package-lock.json").packages["node_modules/playwright-core"].version;
+  let have;
+  try { have = require(dir + "/node_modules/playwright-core/package.json").version; } catch (e) {}
+  process.exit(have === locked ? 0 : 1);' "$browser_dir" 2>/dev/null; then
+  echo "install-deps: browser test packages present"
+elif npm ci --no-audit --no-fund --prefix "$browser_dir" >/dev/null; then
+  echo "install-deps: browser test packages installed (tests/browser/node_modules)"
+else
+  echo "install-deps: warning: npm ci in $browser_dir failed (is the npm registry reachable?);" \
+       "the status page's browser test cannot run" >&2
+fi
