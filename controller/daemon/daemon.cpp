@@ -43,6 +43,7 @@ using dataplane::Program;
 namespace {
 
 constexpr int64_t kInventorySaveEveryMs = 60'000;  // last-seen stamps; new devices save at once
+constexpr int64_t kIdentitySaveEveryMs = 5'000;     // identity changes reach `warden devices` this soon
 constexpr int64_t kDropLogEveryMs = 60'000;        // one "blocked" log line per device a minute
 constexpr int64_t kFlowScanEveryMs = 5'000;        // one pass over the flow table (see poll())
 
@@ -160,6 +161,7 @@ private:
 
     std::map<net::Mac, store::DeviceRecord> inventory_;
     bool inventory_dirty_ = false;
+    bool identities_unsaved_ = false;  // identity changes not yet on disk (sync_identities)
     int64_t inventory_saved_ms_ = 0;
     std::map<net::Mac, dataplane::DeviceCounters> last_counters_;
     std::map<net::Mac, Rates> rates_;
@@ -316,7 +318,7 @@ void Controller::save_inventory() {
     for (const auto& [mac, r] : inventory_) records.push_back(r);
     store::DirLock lock(state_->path());
     state_->save_inventory(records);
-    inventory_dirty_ = false;
+    inventory_dirty_ = identities_unsaved_ = false;
     inventory_saved_ms_ = store::now_unix_ms();
 }
 
@@ -358,14 +360,16 @@ store::DeviceRecord& Controller::inventory_entry(const net::Mac& mac, int64_t fi
     return rec;
 }
 
-// Identities that changed go into the inventory (and so to disk).
+// Identities that changed go into the inventory, and to disk at most every
+// kIdentitySaveEveryMs: a device's looked-up names change all day, and writing the inventory
+// with fsync at every DNS query would be constant I/O. A new device is saved at once.
 void Controller::sync_identities(int64_t now_ms) {
     if (!identities_ || !identities_->dirty()) return;
-    for (const auto& [mac, j] : identities_->save()) {
+    for (const auto& [mac, j] : identities_->save_changed()) {
         auto& rec = inventory_entry(mac, now_ms, "");
         if (rec.identity != j) {
             rec.identity = j;
-            inventory_dirty_ = true;
+            identities_unsaved_ = true;
         }
         // The engine judges a device against its type's profile until it knows the device.
         if (detection_) detection_->set_type(mac, j.value("type", std::string("unknown")));
@@ -609,7 +613,10 @@ void Controller::poll() {
 
     sync_identities(now_ms);
     write_names(now_ms);
-    if (inventory_dirty_ || now_ms - inventory_saved_ms_ > kInventorySaveEveryMs) save_inventory();
+    int64_t since_saved_ms = now_ms - inventory_saved_ms_;
+    if (inventory_dirty_ || (identities_unsaved_ && since_saved_ms >= kIdentitySaveEveryMs) ||
+        since_saved_ms > kInventorySaveEveryMs)
+        save_inventory();
     steps.mark("inventory");
     last_poll_ns_ = now_ns;
     ++polls_;

@@ -235,7 +235,7 @@ IdentityStore::Device& IdentityStore::device(const net::Mac& mac, int64_t now_ms
     d.id.random_mac = mac.is_locally_administered();
     if (oui_) d.id.vendor = clean_text(oui_->vendor(mac));
     classify(mac, d.id);
-    dirty_ = true;
+    changed_.insert(mac);
     return d;
 }
 
@@ -250,13 +250,14 @@ void IdentityStore::evict_one_device() {
         if (victim == devices_.end() || rank(*it) < rank(*victim)) victim = it;
     if (victim == devices_.end()) return;
     cached_total_ -= victim->second.names.lru.size();
+    changed_.erase(victim->first);
     devices_.erase(victim);
-    dirty_ = true;
+    dropped_ = true;
 }
 
 void IdentityStore::changed(const net::Mac& mac, Device& d, int64_t now_ms, bool may_change_type) {
     d.id.updated_ms = std::max(d.id.updated_ms, now_ms);
-    dirty_ = true;
+    changed_.insert(mac);
     if (may_change_type) classify(mac, d.id);
 }
 
@@ -437,14 +438,14 @@ void IdentityStore::set_types(const DeviceTypes* types) {
     types_ = types;
     memo_->clear();
     for (auto& [mac, d] : devices_)
-        if (classify(mac, d.id)) dirty_ = true;
+        if (classify(mac, d.id)) changed_.insert(mac);
 }
 
 bool IdentityStore::reclassify(const net::Mac& mac) {
     auto it = devices_.find(mac);
     if (it == devices_.end()) return false;
     bool changed = classify(mac, it->second.id);
-    if (changed) dirty_ = true;
+    if (changed) changed_.insert(mac);
     return changed;
 }
 
@@ -570,7 +571,7 @@ std::vector<net::Mac> IdentityStore::devices() const {
 void IdentityStore::load(const std::map<net::Mac, nlohmann::json>& saved) {
     devices_.clear();
     cached_total_ = 0;
-    dirty_ = false;
+    clear_dirty();
     std::vector<std::pair<net::Mac, Identity>> loaded;
     loaded.reserve(saved.size());
     for (const auto& [mac, j] : saved)
@@ -581,7 +582,7 @@ void IdentityStore::load(const std::map<net::Mac, nlohmann::json>& saved) {
             loaded.begin(), loaded.begin() + limits_.devices, loaded.end(),
             [](const auto& a, const auto& b) { return a.second.updated_ms > b.second.updated_ms; });
         loaded.resize(limits_.devices);
-        dirty_ = true;
+        dropped_ = true;
     }
     for (auto& [mac, id] : loaded) {
         Device& d = devices_[mac];
@@ -592,8 +593,15 @@ void IdentityStore::load(const std::map<net::Mac, nlohmann::json>& saved) {
         if (oui_ && d.id.vendor.empty()) d.id.vendor = clean_text(oui_->vendor(mac));
         Identity before = d.id;
         classify(mac, d.id);
-        if (!(before == d.id)) dirty_ = true;
+        if (!(before == d.id)) changed_.insert(mac);
     }
+}
+
+std::map<net::Mac, nlohmann::json> IdentityStore::save_changed() const {
+    std::map<net::Mac, nlohmann::json> out;
+    for (const auto& mac : changed_)
+        if (auto it = devices_.find(mac); it != devices_.end()) out.emplace(mac, to_json(it->second.id));
+    return out;
 }
 
 std::map<net::Mac, nlohmann::json> IdentityStore::save() const {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <list>
 #include <map>
+#include <set>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -126,8 +127,15 @@ public:
     // (the DNS cache starts empty) and classifies each device with the current rules.
     void load(const std::map<net::Mac, nlohmann::json>& saved);
     std::map<net::Mac, nlohmann::json> save() const;
-    bool dirty() const { return dirty_; }
-    void clear_dirty() { dirty_ = false; }
+    // What changed since clear_dirty(): the devices whose identity changed (save_changed()
+    // gives only theirs, so a busy network does not re-serialize every device), or devices
+    // dropped for room.
+    bool dirty() const { return dropped_ || !changed_.empty(); }
+    std::map<net::Mac, nlohmann::json> save_changed() const;
+    void clear_dirty() {
+        changed_.clear();
+        dropped_ = false;
+    }
 
 private:
     struct CachedName {
@@ -166,7 +174,8 @@ private:
     std::map<net::Mac, policy::DeviceType> policy_types_;
     std::unique_ptr<RuleMatchMemo> memo_;  // the rules' regex results, reused
     size_t cached_total_ = 0;
-    bool dirty_ = false;
+    std::set<net::Mac> changed_;  // identities changed since clear_dirty()
+    bool dropped_ = false;        // devices dropped for room (or not loaded) since then
 };
 
 }  // namespace warden::identity
