@@ -15,7 +15,7 @@
 #include "cli/device_view.h"
 #include "cli/explain.h"
 #include "cli/format.h"
-#include "daemon/pidfile.h"
+#include "store/owner.h"
 #include "dataplane/pinned.h"
 #include "identity/types.h"
 #include "quarantine/quarantine.h"
@@ -73,9 +73,9 @@ const char* kProgNames[] = {"lan_ingress", "lan_egress", "wan_ingress"};
 
 int cmd_status(Context& ctx) {
     std::string pin_dir = ctx.pin_dir(), state_dir = ctx.state_dir();
-    auto pid = daemon::running_controller((std::filesystem::path(state_dir) / "warden.pid").string());
+    auto pid = store::running_controller(store::StateDir(state_dir).pid_file().string());
     bool pinned = dataplane::maps_pinned(pin_dir);
-    json snapshot = read_json_file(std::filesystem::path(state_dir) / "status.json");
+    json snapshot = read_json_file(store::StateDir(state_dir).status_file());
 
     json out{{"controller", pid ? json{{"running", true}, {"pid", *pid}} : json{{"running", false}}},
              {"pin_dir", pin_dir},
@@ -206,7 +206,7 @@ int explain(Context& ctx, const std::string& mac_text) {
         in.rules_error = loaded.errors.empty() ? "not loaded" : loaded.errors.front().str();
         if (loaded.errors.size() > 1) in.rules_error += " (and " + std::to_string(loaded.errors.size() - 1) + " more)";
     }
-    auto names = view::parse_peer_names(read_json_file(state.path() / "names.json"));
+    auto names = view::parse_peer_names(read_json_file(state.path_of(store::layout::names)));
     if (auto it = names.find(*mac); it != names.end()) in.peer_names = it->second;
 
     json explanation = explain_device(in);
@@ -316,7 +316,7 @@ int cmd_flows(Context& ctx) {
     size_t shown = top == 0 ? flows.size() : std::min<size_t>(flows.size(), top);
     int64_t now = store::now_unix_ms();
     // The name the device looked the peer up as (while its DNS TTL lasts), from `warden run`.
-    auto names = view::parse_peer_names(read_json_file(store::StateDir(ctx.state_dir()).path() / "names.json"));
+    auto names = view::parse_peer_names(read_json_file(store::StateDir(ctx.state_dir()).path_of(store::layout::names)));
     std::vector<std::string> peer_names(shown);
     json list = json::array();
     for (size_t i = 0; i < shown; ++i) {

@@ -88,14 +88,31 @@ void read_addrs(std::map<int, Interface>& out) {
         int index = if_nametoindex(a->ifa_name);
         auto it = out.find(index);
         if (it == out.end()) continue;
+        // The netmask's leading ones are the prefix length.
+        auto mask_bits = [&](const uint8_t* mask, size_t bytes) {
+            unsigned n = 0;
+            for (size_t i = 0; i < bytes; ++i) n += __builtin_popcount(mask[i]);
+            return n;
+        };
         if (a->ifa_addr->sa_family == AF_INET) {
             auto* sin = reinterpret_cast<sockaddr_in*>(a->ifa_addr);
-            it->second.addrs.push_back(IpAddr::from_v4(sin->sin_addr.s_addr));
+            IpAddr ip = IpAddr::from_v4(sin->sin_addr.s_addr);
+            it->second.addrs.push_back(ip);
+            if (a->ifa_netmask) {
+                auto* m = reinterpret_cast<sockaddr_in*>(a->ifa_netmask);
+                it->second.networks.push_back(
+                    Prefix::of(ip, mask_bits(reinterpret_cast<const uint8_t*>(&m->sin_addr), 4)));
+            }
         } else if (a->ifa_addr->sa_family == AF_INET6) {
             auto* sin6 = reinterpret_cast<sockaddr_in6*>(a->ifa_addr);
             IpAddr ip;
             std::memcpy(ip.bytes.data(), &sin6->sin6_addr, 16);
             it->second.addrs.push_back(ip);
+            if (a->ifa_netmask) {
+                auto* m = reinterpret_cast<sockaddr_in6*>(a->ifa_netmask);
+                it->second.networks.push_back(
+                    Prefix::of(ip, mask_bits(reinterpret_cast<const uint8_t*>(&m->sin6_addr), 16)));
+            }
         }
     }
     freeifaddrs(list);

@@ -18,6 +18,7 @@ struct Interface {
     int master = 0;          // ifindex of the bridge it is a port of, 0 when none
     bool up = false;
     std::vector<IpAddr> addrs;
+    std::vector<Prefix> networks;  // the prefix of each address (198.18.0.0/24 for 198.18.0.1/24)
 };
 
 // Every interface in this network namespace. Throws on a netlink failure.

@@ -1,5 +1,7 @@
 #include "store/files.h"
 
+#include "store/layout.h"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -95,7 +97,7 @@ fs::path move_aside(const fs::path& path) {
 }
 
 DirLock::DirLock(const fs::path& dir) {
-    fs::path lock = dir / "lock";
+    fs::path lock = dir / layout::lock.name;
     fd_ = open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
     if (fd_ < 0) throw io_error("open the lock file", lock);
     while (flock(fd_, LOCK_EX) != 0) {

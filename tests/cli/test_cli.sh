@@ -44,9 +44,9 @@ EXPECT_OUT="not a MAC address" expect 2 "a bad MAC" -- \
   "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" quarantine add 02:00:00:00:00:zz
 EXPECT_OUT="multicast" expect 2 "a multicast MAC" -- \
   "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" quarantine add ff:ff:ff:ff:ff:ff
-EXPECT_OUT="--for \"5x\"" expect 2 "a bad duration" -- \
+EXPECT_OUT="duration \"5x\": unknown unit" expect 2 "a bad duration" -- \
   "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" quarantine add 02:00:00:00:00:01 --for 5x
-EXPECT_OUT="--level must be" expect 2 "a bad level" -- \
+EXPECT_OUT="level must be isolate or restricted" expect 2 "a bad level" -- \
   "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" quarantine add 02:00:00:00:00:01 --level lock
 EXPECT_OUT="host bits set" expect 2 "a bad prefix" -- \
   "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" block add 198.18.0.1/16
@@ -111,7 +111,7 @@ EXPECT_OUT="--since \"yesterday\"" expect 2 "alerts with a bad --since" -- \
   "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" alerts --since yesterday
 EXPECT_OUT="no findings" expect 0 "alerts with an empty events log" -- \
   "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" alerts
-EXPECT_OUT="goes with --false-positive" expect 2 "--detector without --false-positive" -- \
+EXPECT_OUT="a detector goes with a false positive" expect 2 "--detector without --false-positive" -- \
   "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" quarantine del 02:00:00:00:00:01 --detector flood
 EXPECT_OUT="not a detector" expect 2 "an unknown --detector" -- \
   "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" quarantine del 02:00:00:00:00:01 --false-positive --detector nosy
