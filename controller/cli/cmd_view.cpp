@@ -15,6 +15,7 @@
 #include "cli/device_view.h"
 #include "cli/explain.h"
 #include "cli/format.h"
+#include "control/socket.h"
 #include "store/owner.h"
 #include "dataplane/pinned.h"
 #include "identity/types.h"
@@ -73,9 +74,22 @@ const char* kProgNames[] = {"lan_ingress", "lan_egress", "wan_ingress"};
 
 int cmd_status(Context& ctx) {
     std::string pin_dir = ctx.pin_dir(), state_dir = ctx.state_dir();
-    auto pid = store::running_controller(store::StateDir(state_dir).pid_file().string());
+    store::StateDir state(state_dir);
+    auto pid = store::running_controller(state.pid_file().string());
     bool pinned = dataplane::maps_pinned(pin_dir);
-    json snapshot = read_json_file(store::StateDir(state_dir).status_file());
+    // A running controller says how it is now (even when it cannot write its state dir);
+    // else the last status it wrote.
+    json snapshot;
+    if (pid) {
+        try {
+            auto live = control::ask(state.path_of(store::layout::control_socket), {{"op", "status"}},
+                                     std::chrono::seconds(5));
+            if (live && live->ok()) snapshot = live->detail;
+        } catch (const std::exception& e) {
+            std::cerr << "warning: " << e.what() << "\n";
+        }
+    }
+    if (!snapshot.is_object()) snapshot = read_json_file(state.status_file());
 
     json out{{"controller", pid ? json{{"running", true}, {"pid", *pid}} : json{{"running", false}}},
              {"pin_dir", pin_dir},
@@ -128,6 +142,8 @@ int cmd_status(Context& ctx) {
         out["interval_ms"] = snapshot.value("interval_ms", int64_t(0));
         out["last_poll_cpu_ms"] = snapshot.value("last_poll_cpu_ms", 0.0);
         out["snapshot_age_ms"] = store::now_unix_ms() - snapshot.value("updated_ms", int64_t(0));
+        if (snapshot.contains("health")) out["health"] = snapshot["health"];
+        if (snapshot.contains("inventory")) out["inventory"] = snapshot["inventory"];
     }
 
     if (ctx.json) {
@@ -138,6 +154,22 @@ int cmd_status(Context& ctx) {
         int64_t up = store::now_unix_ms() - out.value("started_ms", store::now_unix_ms());
         std::cout << "controller: running (pid " << *pid << ", up " << human_age(up) << "), policy "
                   << out.value("policy", std::string("?")) << "\n";
+        json health = out.value("health", json::object());
+        if (health.value("state", "ok") == "ok") {
+            std::cout << "health: ok\n";
+        } else {
+            std::cout << "health: DEGRADED (enforcement goes on; what follows does not work):\n";
+            for (const auto& p : health.value("problems", json::array()))
+                std::cout << "  " << p.value("step", "") << ": " << p.value("error", "") << " (since "
+                          << human_age(store::now_unix_ms() - p.value("since_ms", int64_t(0))) << ", "
+                          << p.value("count", 0) << " time(s))\n";
+        }
+        if (out.contains("inventory")) {
+            const auto& inv = out["inventory"];
+            std::cout << "inventory: " << inv.value("devices", 0) << " device(s) of at most " << inv.value("limit", 0);
+            if (inv.value("evicted", 0) > 0) std::cout << "; " << inv.value("evicted", 0) << " idle device(s) forgotten";
+            std::cout << "\n";
+        }
     } else {
         std::cout << "controller: NOT running — programs stay attached and keep enforcing; start `warden run`\n";
     }

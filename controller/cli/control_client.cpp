@@ -14,6 +14,7 @@
 #include "dataplane/pinned.h"
 #include "net/interfaces.h"
 #include "store/events_log.h"
+#include "store/files.h"
 #include "store/owner.h"
 #include "store/state.h"
 
@@ -62,6 +63,7 @@ control::Result run_here(Context& ctx, const store::StateDir& state, const json&
         std::cerr << "warning: cannot list this host's interfaces (" << e.what()
                   << "): the gateway's own addresses are not checked\n";
     }
+    store::remove_stale_temp_files(state.path());
     control::Control core(state, events, *enforcement, learning, settings);
     for (const auto& p : core.load()) std::cerr << "warning: state: " << p << "\n";
     return core.execute(request, me());

@@ -30,6 +30,7 @@
 #include "policy/policy.h"
 #include "quarantine/quarantine.h"
 #include "store/events_log.h"
+#include "store/files.h"
 #include "store/owner.h"
 #include "store/state.h"
 #include "web/service.h"
@@ -331,6 +332,8 @@ void Controller::start() {
     events_ = std::make_unique<store::EventLog>(state_->events_file(), policy_.events_log.max_size,
                                                 static_cast<int>(policy_.events_log.keep));
     started_ms_ = store::now_unix_ms();
+    for (const auto& p : store::remove_stale_temp_files(state_->path()))
+        log::info("state: removed {}, left by a writer that was killed", p.string());
 
     load_dataplane();
     bool fresh = dp_->reused_maps() == 0;
@@ -453,8 +456,10 @@ void Controller::poll() {
             std::map<net::Mac, view::DeviceRates> rates;
             for (const auto& [mac, r] : traffic_.rates())
                 rates[mac] = {r.up, r.down, r.lateral, traffic_.active_flows(mac)};
+            web::ControllerHealth health{health_.degraded(), health_.failures(), inventory_->evicted(),
+                                         inventory_->mac_floods()};
             web_->publish({traffic_.counters(), inventory_->records(), std::move(rates), traffic_.flow_entries(),
-                           figures_.last_poll_cpu_ms, figures_.polls});
+                           figures_.last_poll_cpu_ms, figures_.polls, std::move(health)});
         });
     }
     figures_.last_poll_cpu_ms = steps.cpu_ms();  // the status written is the previous poll's

@@ -3,6 +3,7 @@
 #include "store/layout.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -112,6 +113,23 @@ DirLock::DirLock(const fs::path& dir) {
 
 DirLock::~DirLock() {
     if (fd_ >= 0) close(fd_);  // closing releases the lock
+}
+
+std::vector<fs::path> remove_stale_temp_files(const fs::path& dir) {
+    std::vector<fs::path> removed;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        std::string name = it->path().filename().string();
+        auto at = name.rfind(".tmp.");
+        if (at == std::string::npos) continue;
+        std::string digits = name.substr(at + 5);
+        if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
+        pid_t pid = static_cast<pid_t>(std::stol(digits));
+        if (pid == getpid() || kill(pid, 0) == 0 || errno == EPERM) continue;  // its writer still runs
+        std::error_code rm;
+        if (fs::remove(it->path(), rm)) removed.push_back(it->path());
+    }
+    return removed;
 }
 
 void ensure_dir(const fs::path& dir) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace warden::store {
 
@@ -32,6 +33,10 @@ public:
 private:
     int fd_ = -1;
 };
+
+// Removes the temporary files write_atomically leaves when its writer is killed
+// ("<name>.tmp.<pid>" whose pid no longer runs); returns the paths removed.
+std::vector<std::filesystem::path> remove_stale_temp_files(const std::filesystem::path& dir);
 
 // Creates the directory (and parents) with mode 0750 if missing; throws with the reason.
 void ensure_dir(const std::filesystem::path& dir);

@@ -199,6 +199,16 @@ std::string render_metrics(const Snapshot& s) {
     e.sample("warden_poll_cpu_seconds", {}, s.poll_cpu_seconds);
     e.family("warden_polls_total", "counter", "Polls of the maps since the controller started.");
     e.sample("warden_polls_total", {}, s.polls);
+    e.family("warden_degraded", "gauge",
+             "1 while a step of the poll fails (warden status says which and why); enforcement goes on.");
+    e.sample("warden_degraded", {}, uint64_t(s.health.degraded ? 1 : 0));
+    e.family("warden_poll_step_failures_total", "counter", "Failures of each step of the poll since the start.");
+    for (const auto& [step, n] : s.health.step_failures) e.sample("warden_poll_step_failures_total", {{"step", step}}, n);
+    e.family("warden_inventory_evicted_total", "counter",
+             "Idle devices the inventory forgot to stay within its bound (a MAC flood fills it).");
+    e.sample("warden_inventory_evicted_total", {}, s.health.inventory_evicted);
+    e.family("warden_mac_floods_total", "counter", "MAC floods found: many new source MACs on one port in a minute.");
+    e.sample("warden_mac_floods_total", {}, s.health.mac_floods);
     e.family("warden_last_poll_timestamp_seconds", "gauge", "Unix time of the poll these numbers come from.");
     e.sample("warden_last_poll_timestamp_seconds", {}, s.time_ms / 1000.0);
     e.family("warden_start_time_seconds", "gauge", "Unix time the controller started.");

@@ -156,6 +156,7 @@ void Service::publish(PollData poll) {
         s->started_ms = started_ms_;
         s->polls = poll.polls;
         s->poll_cpu_seconds = std::round(poll.poll_cpu_ms * 1000) / 1e6;  // to the microsecond
+        s->health = poll.health;
 
         s->mono_ns = quarantine::monotonic_ns();
         std::vector<dataplane::DeviceCounters> counters;

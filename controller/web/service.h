@@ -36,6 +36,7 @@ struct PollData {
     size_t flow_entries = 0;  // from the last full pass over the flow table
     double poll_cpu_ms = 0;
     uint64_t polls = 0;
+    ControllerHealth health;
 };
 
 class Service {

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -180,4 +181,16 @@ TEST_CASE("an events log that keeps no rotated files starts afresh when full") {
     REQUIRE_FALSE(events.empty());
     CHECK(events.size() < 10);
     CHECK(events.back()["n"] == 9);
+}
+
+TEST_CASE("temporary files of killed writers are removed; a live writer's are not") {
+    TempDir d;
+    write(d.path / "quarantine.jsonl.tmp.999999999", "half");  // no such pid
+    write(d.path / ("inventory.jsonl.tmp." + std::to_string(getpid())), "mine, being written");
+    write(d.path / "notes.tmp.txt", "not ours");
+    auto removed = store::remove_stale_temp_files(d.path);
+    REQUIRE(removed.size() == 1);
+    CHECK(removed[0].filename() == "quarantine.jsonl.tmp.999999999");
+    CHECK(fs::exists(d.path / ("inventory.jsonl.tmp." + std::to_string(getpid()))));
+    CHECK(fs::exists(d.path / "notes.tmp.txt"));
 }
