@@ -1,6 +1,5 @@
 #include "store/files.h"
 
-#include "store/layout.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -95,24 +94,6 @@ fs::path move_aside(const fs::path& path) {
     fs::rename(path, aside, ec);
     if (ec) throw std::runtime_error("cannot move " + path.string() + " aside: " + ec.message());
     return aside;
-}
-
-DirLock::DirLock(const fs::path& dir) {
-    fs::path lock = dir / layout::lock.name;
-    fd_ = open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-    if (fd_ < 0) throw io_error("open the lock file", lock);
-    while (flock(fd_, LOCK_EX) != 0) {
-        if (errno != EINTR) {
-            int e = errno;
-            close(fd_);
-            errno = e;
-            throw io_error("lock", lock);
-        }
-    }
-}
-
-DirLock::~DirLock() {
-    if (fd_ >= 0) close(fd_);  // closing releases the lock
 }
 
 std::vector<fs::path> remove_stale_temp_files(const fs::path& dir) {

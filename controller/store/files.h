@@ -1,6 +1,6 @@
 // File primitives for state that must survive crashes and power loss: atomic replacement
-// (temp file, fsync, rename, fsync of the directory) and an advisory lock that serialises
-// the controller and operator commands writing the same state dir.
+// (temp file, fsync, rename, fsync of the directory), moving damaged files aside, and
+// cleaning up after killed writers. Who may write is store/owner.h's business.
 #pragma once
 
 #include <filesystem>
@@ -21,18 +21,6 @@ std::string read_file(const std::filesystem::path& path);
 // Moves a file that could not be read aside as "<name>.corrupt-<UTC time>" and returns the
 // new path, so nothing is lost and the next start does not trip over it again.
 std::filesystem::path move_aside(const std::filesystem::path& path);
-
-// flock(2) on <dir>/lock for the lifetime of the object.
-class DirLock {
-public:
-    explicit DirLock(const std::filesystem::path& dir);
-    ~DirLock();
-    DirLock(const DirLock&) = delete;
-    DirLock& operator=(const DirLock&) = delete;
-
-private:
-    int fd_ = -1;
-};
 
 // Removes the temporary files write_atomically leaves when its writer is killed
 // ("<name>.tmp.<pid>" whose pid no longer runs); returns the paths removed.

@@ -43,15 +43,14 @@ inline constexpr File today{"today.json", "today's traffic per device, for the s
                             "warden run, every minute (atomic, not durable)"};
 
 // Coordination.
-inline constexpr File pid{"warden.pid", "the running controller's pid, held under flock while it runs",
-                          "warden run"};
+inline constexpr File pid{"warden.pid",
+                          "who owns the durable files now (\"PID controller\" or \"PID cli\"), held under flock",
+                          "warden run for its life; a CLI command for its moment when no controller runs"};
 inline constexpr File control_socket{"control.sock",
                                      "a Unix socket: the running controller's control core (root only)",
                                      "warden run, while it runs"};
-inline constexpr File lock{"lock", "an empty file; flock on it serialises writers of the durable files",
-                           "whoever writes durable state"};
 
 inline constexpr std::array all = {quarantine, blocklist, inventory, engine, events, admin_token, pending,
-                                   status,     names,     today,     pid,    control_socket, lock};
+                                   status,     names,     today,     pid,    control_socket};
 
 }  // namespace warden::store::layout
