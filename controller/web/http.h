@@ -4,12 +4,33 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <string>
 #include <string_view>
-
-#include "web/api.h"
+#include <utility>
+#include <vector>
 
 namespace warden::web {
+
+// What the Router (api.h) is asked and answers.
+struct Request {
+    std::string method;  // "GET", "POST", ...
+    std::string path;    // without the query
+    std::map<std::string, std::string> headers;  // names in lower case
+    std::string body;
+
+    std::string header(const std::string& lower_name) const {
+        auto it = headers.find(lower_name);
+        return it != headers.end() ? it->second : "";
+    }
+};
+
+struct Response {
+    int status = 200;
+    std::string content_type;
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+};
 
 // One request, fed in pieces. The head (request line and headers) and the body each have a
 // size limit; past it, or on anything that is not plain HTTP/1.x, the request is refused
