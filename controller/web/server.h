@@ -35,7 +35,7 @@ struct Endpoint {
 std::vector<Endpoint> resolve_endpoints(const policy::Policy& policy, const std::vector<net::Interface>& interfaces,
                                         std::vector<std::string>* problems);
 
-// What one listener allows. The defaults are in the README ("Limits"); tests make them small.
+// What one listener allows: these values, listed in the README's "Status page"; tests make them small.
 struct ListenerLimits {
     std::chrono::milliseconds request_time{5000};    // the whole request, head and body, from the connect
     std::chrono::milliseconds response_time{10000};  // to write the answer
