@@ -13,28 +13,10 @@
 
 #include "control/result.h"
 #include "policy/policy.h"
+#include "web/http.h"
 #include "web/snapshot.h"
 
 namespace warden::web {
-
-struct Request {
-    std::string method;  // "GET", "POST", ...
-    std::string path;    // without the query
-    std::map<std::string, std::string> headers;  // names in lower case
-    std::string body;
-
-    std::string header(const std::string& lower_name) const {
-        auto it = headers.find(lower_name);
-        return it != headers.end() ? it->second : "";
-    }
-};
-
-struct Response {
-    int status = 200;
-    std::string content_type;
-    std::string body;
-    std::vector<std::pair<std::string, std::string>> headers;
-};
 
 // What the API reads and changes. The controller's is a SnapshotBox and the control core
 // (control/control.h), reached through the controller's loop; tests use a fake.
