@@ -115,7 +115,9 @@ int lan_ingress(struct xdp_md *ctx)
 	if (p.flags & PKT_IP) {
 		int created = 0;
 		f = flow_entry(&p, dev.word, WD_FLOW_UP, now, st, &created);
-		if (created && ds)
+		/* An answer (a server's SYN+ACK, a reply) makes the entry but is no flow the
+		 * device opened: it is neither counted nor reported. */
+		if (created && ds && frame_opens_flow(&p))
 			report_new_flow(ds, &p, dev.key.mac, !multicast && !to_gateway, ifindex, now,
 					st);
 		if (peer_block_flags(f, &p.daddr) & WD_BLOCK_OUT) {

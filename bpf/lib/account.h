@@ -10,11 +10,6 @@
 #include "maps.h"
 #include "parse.h"
 
-#define WD_TCP_FIN 0x01
-#define WD_TCP_SYN 0x02
-#define WD_TCP_RST 0x04
-#define WD_TCP_ACK 0x10
-
 #define PORT_DNS 53
 #define PORT_DHCP_SERVER 67
 #define PORT_DHCP_CLIENT 68
@@ -442,6 +437,13 @@ static __always_inline struct wd_flow_stats *flow_entry(const struct pkt *p, __u
 	if (f && f->first_seen_ns == 0)
 		f->first_seen_ns = now;
 	return f;
+}
+
+/* Whether the frame the device sent, the first of its flow, opened the flow (see abi.h). */
+static __always_inline int frame_opens_flow(const struct pkt *p)
+{
+	return wd_device_opened_flow(p->l4, p->flags & PKT_PORTS, p->tcp_flags, p->icmp_type,
+				     bpf_ntohs(p->sport), bpf_ntohs(p->dport));
 }
 
 /*

@@ -296,6 +296,7 @@ TEST_CASE("programs: each verifies with room to spare under the verifier's 1M-in
         uint32_t len = sizeof info;
         REQUIRE(bpf_obj_get_info_by_fd(h.dataplane().program_fd(p), &info, &len) == 0);
         CAPTURE(info.name);
+        MESSAGE(info.name << ": " << info.verified_insns << " instructions verified");
         CHECK(info.verified_insns > 0);
         CHECK(info.verified_insns < 200'000);
     }
