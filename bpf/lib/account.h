@@ -129,6 +129,7 @@ static __always_inline struct wd_device_stats *device_stats(const union device_k
 
 	int err = bpf_map_update_elem(&wd_devices, &dev->key, &zero_device_stats, BPF_NOEXIST);
 	if (err == 0) {
+		st->devices_added++;
 		struct wd_event *ev = event_start(WD_EV_NEW_DEVICE, dev->key.mac, ifindex, now, st);
 		if (ev)
 			bpf_ringbuf_submit(ev, 0);
@@ -432,6 +433,8 @@ static __always_inline struct wd_flow_stats *flow_entry(const struct pkt *p, __u
 		st->map_full++;
 		return 0;
 	}
+	if (err == 0)
+		st->flows_added++;
 	*created = err == 0;
 	f = bpf_map_lookup_elem(&wd_flows, &k.key);
 	if (f && f->first_seen_ns == 0)

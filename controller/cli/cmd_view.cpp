@@ -16,6 +16,7 @@
 #include "cli/explain.h"
 #include "cli/format.h"
 #include "daemon/pidfile.h"
+#include "dataplane/evictions.h"
 #include "dataplane/pinned.h"
 #include "identity/types.h"
 #include "quarantine/quarantine.h"
@@ -90,6 +91,10 @@ int cmd_status(Context& ctx) {
         return 1;
     }
     dataplane::PinnedMaps maps(pin_dir);
+    auto stats = maps.stats();
+    // Evictions of the LRU maps (dataplane/evictions.h): what this walk proves, or what the
+    // running controller's walks proved, whichever is more.
+    const wd_prog_stats before_walk = stats.total();
     json map_list = json::array();
     uint64_t total_memory = 0;
     for (const auto& row : kMapRows) {
@@ -98,12 +103,21 @@ int cmd_status(Context& ctx) {
         total_memory += mem;
         json m{{"name", std::string(dataplane::map_name(row.id))}, {"capacity", maps.capacity(row.id)}, {"memory_bytes", mem}};
         if (row.key_size) m["entries"] = count_entries(fd, row.key_size);
+        if (row.id == MapId::devices || row.id == MapId::flows) {
+            uint64_t evicted = dataplane::evicted_at_least(dataplane::churn(before_walk, row.id),
+                                                           m["entries"].get<uint64_t>(),
+                                                           dataplane::churn(stats.total(), row.id));
+            if (pid && snapshot.is_object() && snapshot.contains("evicted")) {
+                const char* key = row.id == MapId::devices ? "devices" : "flows";
+                evicted = std::max(evicted, snapshot["evicted"].value(key, uint64_t(0)));
+            }
+            m["evicted"] = evicted;
+        }
         map_list.push_back(m);
     }
     out["maps"] = map_list;
     out["map_memory_bytes"] = total_memory;
     json progs = json::array();
-    auto stats = maps.stats();
     for (uint32_t p = 0; p < WD_PROG_MAX; ++p) {
         auto s = stats.read(p);
         progs.push_back({{"program", kProgNames[p]},
@@ -115,7 +129,8 @@ int cmd_status(Context& ctx) {
                                       {"restricted", s.dropped[WD_DROP_RESTRICTED]},
                                       {"blocklist", s.dropped[WD_DROP_BLOCKLIST]}}},
                          {"events_lost", s.events_lost},
-                         {"map_full", s.map_full}});
+                         {"map_full", s.map_full},
+                         {"added", {{"devices", s.devices_added}, {"flows", s.flows_added}}}});
     }
     out["programs"] = progs;
     auto quarantined = maps.quarantine().list();
@@ -149,10 +164,11 @@ int cmd_status(Context& ctx) {
         std::cout << "\n";
     }
     std::cout << "\n";
-    Table mt({"MAP", "ENTRIES", "CAPACITY", "MEMORY"}, {false, true, true, true});
+    Table mt({"MAP", "ENTRIES", "CAPACITY", "EVICTED", "MEMORY"}, {false, true, true, true, true});
     for (const auto& m : map_list)
         mt.add({m["name"], m.contains("entries") ? std::to_string(m["entries"].get<uint64_t>()) : "-",
-                std::to_string(m["capacity"].get<uint64_t>()), human_bytes(m["memory_bytes"])});
+                std::to_string(m["capacity"].get<uint64_t>()),
+                m.contains("evicted") ? std::to_string(m["evicted"].get<uint64_t>()) : "-", human_bytes(m["memory_bytes"])});
     mt.print(std::cout);
     std::cout << "map memory in all: " << human_bytes(total_memory) << "\n\n";
     Table pt({"PROGRAM", "SEEN", "PASSED", "ISOLATED", "RESTRICTED", "BLOCKLIST", "UNPARSED", "EVENTS LOST"},

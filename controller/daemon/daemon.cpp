@@ -19,6 +19,7 @@
 #include "dataplane/attach.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/events.h"
+#include "dataplane/evictions.h"
 #include "dataplane/pinned.h"
 #include "daemon/detection.h"
 #include "daemon/pidfile.h"
@@ -168,6 +169,7 @@ private:
     std::unordered_map<uint64_t, size_t> active_flows_;  // by mac_key
     size_t flow_entries_ = 0;
     std::unique_ptr<dataplane::FlowScan> flow_scan_;  // the pass under way
+    std::unique_ptr<dataplane::Evictions> evictions_;  // derived from the walks below
     std::unordered_map<uint64_t, size_t> scan_active_;
     size_t scan_entries_ = 0;
     uint64_t scan_started_ns_ = 0;
@@ -542,7 +544,10 @@ void Controller::poll() {
     int64_t now_ms = store::now_unix_ms();
     double dt = last_poll_ns_ ? (now_ns - last_poll_ns_) / 1e9 : 0;
 
+    if (!evictions_) evictions_ = std::make_unique<dataplane::Evictions>(dataplane::StatsTable(dp_->map_fd(MapId::stats)));
+    evictions_->walk_started(MapId::devices);
     auto devices = dataplane::DeviceTable(dp_->map_fd(MapId::devices)).read_all();
+    evictions_->walk_ended(MapId::devices, devices.size());
     steps.mark("read");
     // Each device's tick to the behaviour engine; findings are acted on at once.
     if (detection_) {
@@ -588,7 +593,10 @@ void Controller::poll() {
     // more than the rest of a poll (the kernel's batch walk alone), so each poll walks a
     // slice: a whole pass takes about kFlowScanEveryMs, and the counts then move over.
     if (!flow_scan_) flow_scan_ = std::make_unique<dataplane::FlowScan>(dataplane::FlowTable(dp_->map_fd(MapId::flows)));
-    if (!scan_started_ns_) scan_started_ns_ = now_ns;
+    if (!scan_started_ns_) {
+        scan_started_ns_ = now_ns;
+        evictions_->walk_started(MapId::flows);
+    }
     uint64_t polls_per_pass = std::max<uint64_t>(1, kFlowScanEveryMs / std::max<int64_t>(1, policy_.interval.count()));
     size_t slice = policy_.map_sizes.flows / polls_per_pass + 1;
     uint64_t since = scan_started_ns_ - std::min<uint64_t>(scan_started_ns_, uint64_t(policy_.interval.count()) * 1000000ull);
@@ -599,6 +607,7 @@ void Controller::poll() {
     if (pass_done) {
         active_flows_ = std::move(scan_active_);
         flow_entries_ = scan_entries_;
+        evictions_->walk_ended(MapId::flows, scan_entries_);
         scan_active_.clear();
         scan_entries_ = 0;
         scan_started_ns_ = 0;
@@ -628,7 +637,8 @@ void Controller::poll() {
             auto it = active_flows_.find(mac_key(mac.bytes.data()));
             rates[mac] = {r.up, r.down, r.lateral, it != active_flows_.end() ? it->second : 0};
         }
-        web_->publish({last_counters_, inventory_, std::move(rates), flow_entries_, last_poll_cpu_ms_, polls_});
+        web_->publish({last_counters_, inventory_, std::move(rates), flow_entries_, last_poll_cpu_ms_, polls_,
+                       evictions_->totals()});
         steps.mark("web");
     }
     last_poll_cpu_ms_ = (cpu_seconds() - cpu0) * 1000;  // the status written is the previous poll's
@@ -650,6 +660,7 @@ void Controller::write_status() {
                        active);
     }
     devices += "]";
+    auto evicted = evictions_ ? evictions_->totals() : dataplane::EvictionTotals{};
     json attachments = json::array();
     for (const auto& a : attachments_)
         attachments.push_back({{"interface", a.ifname}, {"hook", a.hook}, {"mode", a.mode}, {"program", a.program}});
@@ -663,6 +674,7 @@ void Controller::write_status() {
                 {"polls", polls_},
                 {"last_poll_cpu_ms", last_poll_cpu_ms_},
                 {"flow_entries", flow_entries_},
+                {"evicted", {{"devices", evicted.devices}, {"flows", evicted.flows}}},
                 {"packet_copies", packet_copies_},
                 {"attachments", attachments},
                 {"reload", {{"generation", reload_generation_}, {"ok", reload_ok_}, {"ms", reload_ms_},

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <vector>
 
+#include "dataplane/evictions.h"
 #include "dataplane/maps.h"
 #include "dataplane/tables.h"
 #include "policy/policy.h"
@@ -35,6 +36,7 @@ struct PollData {
     size_t flow_entries = 0;  // from the last full pass over the flow table
     double poll_cpu_ms = 0;
     uint64_t polls = 0;
+    dataplane::EvictionTotals evictions{};  // entries the LRU maps evicted, at least
 };
 
 class Service {

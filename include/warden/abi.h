@@ -25,7 +25,8 @@
 					  * written (lan_ingress then skips the trie) */
 #define WD_MAP_EVLIMIT    "wd_evlimit"    /* wd_evlimit_key -> __u64 last event (ns)        */
 #define WD_MAP_EVENTS     "wd_events"     /* ring buffer of wd_event / wd_event_packet       */
-#define WD_MAP_STATS      "wd_stats"      /* __u32 wd_prog_id -> per-CPU wd_prog_stats       */
+#define WD_MAP_STATS      "wd_stats"      /* __u32 slot -> per-CPU wd_prog_stats: one slot
+					  * per program, then WD_STATS_USERSPACE      */
 
 /* Default map sizes for a home; the loader overrides them from the policy. */
 #define WD_DEFAULT_DEVICES    1024
@@ -41,6 +42,11 @@ enum wd_prog_id {
 	WD_PROG_WAN_INGRESS = 2, /* XDP, WAN port: frames from the internet           */
 	WD_PROG_MAX = 3,
 };
+
+/* wd_stats' last slot, written by userspace only: the entries it removed from wd_devices and
+ * wd_flows (devices_removed, flows_removed), so that they are not taken for evictions. */
+#define WD_STATS_USERSPACE WD_PROG_MAX
+#define WD_STATS_SLOTS (WD_PROG_MAX + 1)
 
 /* ---- enums shared by both sides ---- */
 enum wd_quarantine_level {
@@ -350,7 +356,17 @@ struct wd_prog_stats {
 	__u64 dropped[WD_DROP_MAX];
 	__u64 proto_packets[WD_PROTO_MAX];
 	__u64 events_lost;                 /* ring buffer full */
-	__u64 map_full;                    /* device/flow insert failed */
+	__u64 map_full;                    /* device/flow insert failed (an LRU map evicts
+					    * instead: see devices_added, flows_added) */
+	/*
+	 * Entries this program added to the LRU maps. The kernel counts no evictions; what was
+	 * added and is neither in the map nor removed by userspace (WD_STATS_USERSPACE) was
+	 * evicted, and the controller derives that (controller/dataplane/evictions.h).
+	 */
+	__u64 devices_added;
+	__u64 flows_added;
+	__u64 devices_removed; /* WD_STATS_USERSPACE only */
+	__u64 flows_removed;   /* WD_STATS_USERSPACE only */
 };
 
 #endif /* WARDEN_ABI_H */

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "dataplane/evictions.h"
 #include "support/harness.h"
 
 using namespace warden;
@@ -210,6 +211,61 @@ TEST_CASE("programs: a tiny device table is LRU too, holds what was asked; every
     CHECK(h.devices().read(device(macs - 1)));
     CHECK(h.prog_stats(Program::lan_ingress).passed == uint64_t(macs));
     CHECK(events_of_kind(h.take_events(), WD_EV_NEW_DEVICE).size() == size_t(macs));
+}
+
+TEST_CASE("programs: evictions from the full LRU maps are counted, removals by userspace are not") {
+    dataplane::LoadOptions tiny;
+    tiny.sizes.flows = 16;
+    tiny.sizes.devices = 8;
+    Harness h(tiny);
+    h.set_gateway();
+    const uint32_t devices_capacity = max_entries(h.dataplane().map_fd(dataplane::MapId::devices));
+    auto device = [](int i) {
+        net::Mac m = mac("02:00:00:00:30:00");
+        m.bytes[4] = 0x30 + i / 256;
+        m.bytes[5] = i % 256;
+        return m;
+    };
+    dataplane::Evictions evictions(h.stats());
+    auto walk = [&] {
+        evictions.walk_started(dataplane::MapId::devices);
+        uint64_t devices = h.devices().read_all().size();
+        evictions.walk_ended(dataplane::MapId::devices, devices);
+        evictions.walk_started(dataplane::MapId::flows);
+        uint64_t flows = h.flows().read_all().size();
+        evictions.walk_ended(dataplane::MapId::flows, flows);
+        return std::pair{devices, flows};
+    };
+
+    // Below capacity nothing is evicted, and a removal is not taken for an eviction.
+    for (int i = 0; i < 4; ++i)
+        REQUIRE(h.run(Program::lan_ingress, Packet().eth(device(i), L.gateway).ipv4(L.device4, L.peer4).udp(1000 + i, 53).build()) ==
+                XDP_PASS);
+    CHECK(h.devices().remove(device(0), h.stats()));
+    CHECK(walk() == std::pair<uint64_t, uint64_t>{3, 4});
+    CHECK(evictions.totals().devices == 0);
+    CHECK(evictions.totals().flows == 0);
+
+    // 200 flows into 16 slots from one device, and a device per frame past the device map's
+    // capacity: the programs counted every entry they added, the maps hold what fits, the
+    // rest was evicted.
+    for (int i = 0; i < 200; ++i)
+        REQUIRE(h.run(Program::lan_ingress, Packet().eth(L.device, L.gateway).ipv4(L.device4, L.peer4).udp(10000 + i, 443).build()) ==
+                XDP_PASS);
+    const int macs = int(devices_capacity) + 100;
+    for (int i = 4; i < macs; ++i)
+        REQUIRE(h.run(Program::lan_ingress, Packet().eth(device(i), L.gateway).arp(1, L.device4, L.gateway4).build()) == XDP_PASS);
+    auto st = h.prog_stats(Program::lan_ingress);
+    CHECK(st.flows_added == 4 + 200);
+    CHECK(st.devices_added == uint64_t(macs) + 1);  // L.device too
+    CHECK(st.map_full == 0);  // an LRU insert never fails: this counter cannot show the pressure
+    auto [devices, flows] = walk();
+    CHECK(flows <= 16);
+    CHECK(devices <= devices_capacity);
+    CHECK(evictions.totals().flows == 4 + 200 - flows);
+    CHECK(evictions.totals().devices == uint64_t(macs) + 1 - 1 - devices);  // one removed
+    CHECK(evictions.totals().flows >= 188);
+    CHECK(evictions.totals().devices >= 100);
 }
 
 TEST_CASE("programs: a full quarantine map refuses one more entry with a clear error, and keeps enforcing") {
