@@ -36,14 +36,16 @@ dataplane::DeviceCounters send_all(Harness& h, const std::vector<Bytes>& frames)
 
 // The controller's path from the data plane to the engine: the device's counters and its
 // new-flow events through the Sampler, one tick, into a fresh Engine (the defaults a
-// device gets before it has any history: the most sensitive thresholds).
+// device gets before it has any history: the most sensitive thresholds). On the shared
+// harness, reset.
 struct EngineFeed {
-    Harness& h;
+    Harness& h = shared_harness();
     daemon::Sampler sampler;
     engine::Engine engine;
     int64_t now_ms = 1'704'067'200'000;
 
-    explicit EngineFeed(Harness& harness) : h(harness) {
+    EngineFeed() {
+        h.set_gateway();
         // The device exists and has a first sample, so the next tick is a delta.
         REQUIRE(h.run(Program::lan_ingress, Packet().eth(L.device, L.gateway).arp(1, L.device4, L.gateway4).build()) ==
                 XDP_PASS);
@@ -218,10 +220,8 @@ TEST_CASE("engine feed: a LAN server answering an app's many connections is no p
     // A Philips Hue bridge serving its app over HTTP, as a capture without the app's side
     // shows it: in one second, 24 connections from the phone's ephemeral ports to port 80,
     // each answered with a SYN+ACK, the response and a FIN.
-    Harness& h = shared_harness();
-    h.reset();
-    h.set_gateway();
-    EngineFeed feed(h);
+    EngineFeed feed;
+    Harness& h = feed.h;
     std::vector<Bytes> bridge;
     for (int i = 0; i < 24; ++i) {
         uint16_t app_port = 52100 + 7 * i;
@@ -256,10 +256,8 @@ TEST_CASE("engine feed: a port-forwarded server whose clients' SYNs were not see
     // Right after warden starts: a web server on the LAN, forwarded from the WAN, is in the
     // middle of 80 connections from as many internet clients (and their ephemeral ports);
     // its next segments are the first frames warden sees of them.
-    Harness& h = shared_harness();
-    h.reset();
-    h.set_gateway();
-    EngineFeed feed(h);
+    EngineFeed feed;
+    Harness& h = feed.h;
     std::vector<Bytes> server;
     for (int i = 0; i < 80; ++i) {
         const uint8_t bytes[4] = {198, 19, 1, uint8_t(1 + i)};

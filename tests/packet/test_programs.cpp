@@ -151,6 +151,14 @@ TEST_CASE("programs: seen = passed + dropped in every slot, bytes are what was s
 
 namespace {
 
+// The i-th of many MACs counted up from `first`, whose last byte is 00.
+net::Mac nth_mac(const char* first, int i) {
+    net::Mac m = mac(first);
+    m.bytes[4] = uint8_t(m.bytes[4] + i / 256);
+    m.bytes[5] = uint8_t(i % 256);
+    return m;
+}
+
 uint32_t max_entries(int map_fd) {
     bpf_map_info info{};
     uint32_t len = sizeof info;
@@ -193,12 +201,7 @@ TEST_CASE("programs: a tiny device table is LRU too, holds what was asked; every
     Harness h(tiny);
     h.set_gateway();
     const uint32_t capacity = max_entries(h.dataplane().map_fd(dataplane::MapId::devices));
-    auto device = [](int i) {
-        net::Mac m = mac("02:00:00:00:10:00");
-        m.bytes[4] = 0x10 + i / 256;
-        m.bytes[5] = i % 256;
-        return m;
-    };
+    auto device = [](int i) { return nth_mac("02:00:00:00:10:00", i); };
     auto frame = [&](int i) { return Packet().eth(device(i), L.gateway).ipv4(L.device4, L.peer4).udp(1, 2).build(); };
     for (int i = 0; i < 8; ++i) REQUIRE(h.run(Program::lan_ingress, frame(i)) == XDP_PASS);
     CHECK(h.devices().read_all().size() == 8);
@@ -220,12 +223,7 @@ TEST_CASE("programs: evictions from the full LRU maps are counted, removals by u
     Harness h(tiny);
     h.set_gateway();
     const uint32_t devices_capacity = max_entries(h.dataplane().map_fd(dataplane::MapId::devices));
-    auto device = [](int i) {
-        net::Mac m = mac("02:00:00:00:30:00");
-        m.bytes[4] = 0x30 + i / 256;
-        m.bytes[5] = i % 256;
-        return m;
-    };
+    auto device = [](int i) { return nth_mac("02:00:00:00:30:00", i); };
     dataplane::Evictions evictions(h.stats());
     auto walk = [&] {
         evictions.walk_started(dataplane::MapId::devices);
@@ -273,11 +271,7 @@ TEST_CASE("programs: a full quarantine map refuses one more entry with a clear e
     tiny.sizes.quarantine = 4;
     Harness h(tiny);
     h.set_gateway();
-    auto nth = [](int i) {
-        net::Mac m = mac("02:00:00:00:20:00");
-        m.bytes[5] = i;
-        return m;
-    };
+    auto nth = [](int i) { return nth_mac("02:00:00:00:20:00", i); };
     for (int i = 0; i < 4; ++i) h.quarantine_device(nth(i), WD_LEVEL_ISOLATE);
     std::string message;
     try {
