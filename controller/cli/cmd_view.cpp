@@ -17,6 +17,7 @@
 #include "cli/format.h"
 #include "control/socket.h"
 #include "store/owner.h"
+#include "dataplane/evictions.h"
 #include "dataplane/pinned.h"
 #include "identity/types.h"
 #include "quarantine/quarantine.h"
@@ -104,6 +105,10 @@ int cmd_status(Context& ctx) {
         return 1;
     }
     dataplane::PinnedMaps maps(pin_dir);
+    auto stats = maps.stats();
+    // Evictions of the LRU maps (dataplane/evictions.h): what this walk proves, or what the
+    // running controller's walks proved, whichever is more.
+    const wd_prog_stats before_walk = stats.total();
     json map_list = json::array();
     uint64_t total_memory = 0;
     for (const auto& row : kMapRows) {
@@ -112,12 +117,21 @@ int cmd_status(Context& ctx) {
         total_memory += mem;
         json m{{"name", std::string(dataplane::map_name(row.id))}, {"capacity", maps.capacity(row.id)}, {"memory_bytes", mem}};
         if (row.key_size) m["entries"] = count_entries(fd, row.key_size);
+        if (row.id == MapId::devices || row.id == MapId::flows) {
+            uint64_t evicted = dataplane::evicted_at_least(dataplane::churn(before_walk, row.id),
+                                                           m["entries"].get<uint64_t>(),
+                                                           dataplane::churn(stats.total(), row.id));
+            if (pid && snapshot.is_object() && snapshot.contains("evicted")) {
+                const char* key = row.id == MapId::devices ? "devices" : "flows";
+                evicted = std::max(evicted, snapshot["evicted"].value(key, uint64_t(0)));
+            }
+            m["evicted"] = evicted;
+        }
         map_list.push_back(m);
     }
     out["maps"] = map_list;
     out["map_memory_bytes"] = total_memory;
     json progs = json::array();
-    auto stats = maps.stats();
     for (uint32_t p = 0; p < WD_PROG_MAX; ++p) {
         auto s = stats.read(p);
         progs.push_back({{"program", kProgNames[p]},
@@ -129,7 +143,8 @@ int cmd_status(Context& ctx) {
                                       {"restricted", s.dropped[WD_DROP_RESTRICTED]},
                                       {"blocklist", s.dropped[WD_DROP_BLOCKLIST]}}},
                          {"events_lost", s.events_lost},
-                         {"map_full", s.map_full}});
+                         {"map_full", s.map_full},
+                         {"added", {{"devices", s.devices_added}, {"flows", s.flows_added}}}});
     }
     out["programs"] = progs;
     auto quarantined = maps.quarantine().list();
@@ -181,10 +196,11 @@ int cmd_status(Context& ctx) {
         std::cout << "\n";
     }
     std::cout << "\n";
-    Table mt({"MAP", "ENTRIES", "CAPACITY", "MEMORY"}, {false, true, true, true});
+    Table mt({"MAP", "ENTRIES", "CAPACITY", "EVICTED", "MEMORY"}, {false, true, true, true, true});
     for (const auto& m : map_list)
         mt.add({m["name"], m.contains("entries") ? std::to_string(m["entries"].get<uint64_t>()) : "-",
-                std::to_string(m["capacity"].get<uint64_t>()), human_bytes(m["memory_bytes"])});
+                std::to_string(m["capacity"].get<uint64_t>()),
+                m.contains("evicted") ? std::to_string(m["evicted"].get<uint64_t>()) : "-", human_bytes(m["memory_bytes"])});
     mt.print(std::cout);
     std::cout << "map memory in all: " << human_bytes(total_memory) << "\n\n";
     Table pt({"PROGRAM", "SEEN", "PASSED", "ISOLATED", "RESTRICTED", "BLOCKLIST", "UNPARSED", "EVENTS LOST"},

@@ -25,6 +25,7 @@
 #include "dataplane/attach.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/events.h"
+#include "dataplane/evictions.h"
 #include "dataplane/pinned.h"
 #include "net/interfaces.h"
 #include "policy/policy.h"
@@ -133,6 +134,7 @@ private:
     std::unique_ptr<Inventory> inventory_;
     std::unique_ptr<Identification> identification_;
     Traffic traffic_;
+    std::unique_ptr<dataplane::Evictions> evictions_;  // what the LRU maps evicted, from the walks
     Health health_;
     std::map<std::pair<net::Mac, uint32_t>, int64_t> drop_logged_ms_;
 
@@ -415,7 +417,12 @@ void Controller::poll() {
     PollSteps steps(health_, now_ms);
     std::vector<dataplane::DeviceCounters> devices;
 
-    bool counted = steps.run("read counters", [&] { devices = dataplane::DeviceTable(dp_->map_fd(MapId::devices)).read_all(); });
+    if (!evictions_) evictions_ = std::make_unique<dataplane::Evictions>(dataplane::StatsTable(dp_->map_fd(MapId::stats)));
+    bool counted = steps.run("read counters", [&] {
+        evictions_->walk_started(MapId::devices);
+        devices = dataplane::DeviceTable(dp_->map_fd(MapId::devices)).read_all();
+        evictions_->walk_ended(MapId::devices, devices.size());
+    });
     if (counted) {
         steps.run("engine", [&] { detection_->tick(devices, traffic_.active_flows(), now_ms); });
         steps.run("rates", [&] { traffic_.update_rates(devices, dt); });
@@ -425,7 +432,7 @@ void Controller::poll() {
     }
     steps.run("flows", [&] {
         traffic_.scan_flows(dataplane::FlowTable(dp_->map_fd(MapId::flows)), now_ns, policy_.interval.count(),
-                            policy_.map_sizes.flows);
+                            policy_.map_sizes.flows, *evictions_);
     });
     steps.run("quarantine", [&] {
         control_->guard_state();
@@ -459,7 +466,7 @@ void Controller::poll() {
             web::ControllerHealth health{health_.degraded(), health_.failures(), inventory_->evicted(),
                                          inventory_->mac_floods()};
             web_->publish({traffic_.counters(), inventory_->records(), std::move(rates), traffic_.flow_entries(),
-                           figures_.last_poll_cpu_ms, figures_.polls, std::move(health)});
+                           figures_.last_poll_cpu_ms, figures_.polls, std::move(health), evictions_->totals()});
         });
     }
     figures_.last_poll_cpu_ms = steps.cpu_ms();  // the status written is the previous poll's
@@ -481,6 +488,7 @@ json Controller::status_now() const {
     in.inventory_limit = inventory_ ? inventory_->limit() : 0;
     in.inventory_evicted = inventory_ ? inventory_->evicted() : 0;
     in.quarantined = control_ ? control_->book().records().size() : 0;
+    if (evictions_) in.evicted = evictions_->totals();
     return status_json(in);
 }
 

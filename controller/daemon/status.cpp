@@ -38,6 +38,7 @@ json status_json(const StatusInputs& in) {
             {"inventory", {{"devices", in.inventory_devices}, {"limit", in.inventory_limit},
                            {"evicted", in.inventory_evicted}}},
             {"quarantined", in.quarantined},
+            {"evicted", {{"devices", in.evicted.devices}, {"flows", in.evicted.flows}}},
             {"flow_scan_every_ms", Traffic::kFlowPassMs}};
 }
 

@@ -12,6 +12,7 @@
 #include "daemon/health.h"
 #include "daemon/traffic.h"
 #include "dataplane/attach.h"
+#include "dataplane/evictions.h"
 #include "store/state.h"
 
 namespace warden::daemon {
@@ -42,6 +43,7 @@ struct StatusInputs {
     size_t inventory_devices = 0, inventory_limit = 0;
     uint64_t inventory_evicted = 0;
     size_t quarantined = 0;
+    dataplane::EvictionTotals evicted;  // what the LRU maps evicted, at least
 };
 
 // Everything but the busy devices' rates.

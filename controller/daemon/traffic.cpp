@@ -34,9 +34,13 @@ void Traffic::update_rates(const std::vector<dataplane::DeviceCounters>& devices
     counters_ = std::move(now);
 }
 
-void Traffic::scan_flows(const dataplane::FlowTable& table, uint64_t now_ns, int64_t interval_ms, size_t capacity) {
+void Traffic::scan_flows(const dataplane::FlowTable& table, uint64_t now_ns, int64_t interval_ms, size_t capacity,
+                         dataplane::Evictions& evictions) {
     if (!scan_) scan_ = std::make_unique<dataplane::FlowScan>(table);
-    if (!scan_started_ns_) scan_started_ns_ = now_ns;
+    if (!scan_started_ns_) {
+        scan_started_ns_ = now_ns;
+        evictions.walk_started(dataplane::MapId::flows);
+    }
     uint64_t polls_per_pass = std::max<uint64_t>(1, kFlowPassMs / std::max<int64_t>(1, interval_ms));
     size_t slice = capacity / polls_per_pass + 1;
     uint64_t interval_ns = uint64_t(std::max<int64_t>(0, interval_ms)) * 1000000ull;
@@ -46,6 +50,7 @@ void Traffic::scan_flows(const dataplane::FlowTable& table, uint64_t now_ns, int
         if (f.last_seen_ns >= since) ++scan_active_[mac_key(k.mac)];
     });
     if (!pass_done) return;
+    evictions.walk_ended(dataplane::MapId::flows, scan_entries_);
     active_ = std::move(scan_active_);
     entries_ = scan_entries_;
     scan_active_.clear();

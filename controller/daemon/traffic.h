@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dataplane/evictions.h"
 #include "dataplane/tables.h"
 #include "net/address.h"
 
@@ -30,7 +31,9 @@ public:
     void update_rates(const std::vector<dataplane::DeviceCounters>& devices, double dt);
     // Walks the next slice of the flow table (interval_ms: the poll interval; capacity: the
     // flow map's size). Flows seen within the last interval before the pass began count.
-    void scan_flows(const dataplane::FlowTable& table, uint64_t now_ns, int64_t interval_ms, size_t capacity);
+    // Each whole pass is also a walk that tells `evictions` what the LRU map evicted.
+    void scan_flows(const dataplane::FlowTable& table, uint64_t now_ns, int64_t interval_ms, size_t capacity,
+                    dataplane::Evictions& evictions);
 
     const std::map<net::Mac, Rates>& rates() const { return rates_; }
     const std::map<net::Mac, dataplane::DeviceCounters>& counters() const { return counters_; }

@@ -185,9 +185,21 @@ std::string render_metrics(const Snapshot& s) {
     e.family("warden_program_events_lost_total", "counter", "Events a program could not queue (ring buffer full).");
     for (uint32_t p = 0; p < WD_PROG_MAX; ++p)
         e.sample("warden_program_events_lost_total", {{"program", program_name(p)}}, s.programs[p].events_lost);
-    e.family("warden_program_map_full_total", "counter", "Device or flow inserts a program could not make (map full).");
+    e.family("warden_program_map_full_total", "counter",
+             "Device or flow inserts a program could not make (map full; the LRU maps evict instead).");
     for (uint32_t p = 0; p < WD_PROG_MAX; ++p)
         e.sample("warden_program_map_full_total", {{"program", program_name(p)}}, s.programs[p].map_full);
+    e.family("warden_program_map_added_entries_total", "counter", "Entries each program added to the device and flow maps.");
+    for (uint32_t p = 0; p < WD_PROG_MAX; ++p) {
+        e.sample("warden_program_map_added_entries_total", {{"program", program_name(p)}, {"map", WD_MAP_DEVICES}},
+                 s.programs[p].devices_added);
+        e.sample("warden_program_map_added_entries_total", {{"program", program_name(p)}, {"map", WD_MAP_FLOWS}},
+                 s.programs[p].flows_added);
+    }
+    e.family("warden_map_evicted_entries_total", "counter",
+             "Entries the device and flow maps (LRU) evicted to make room, at least: added, minus present, minus removed.");
+    e.sample("warden_map_evicted_entries_total", {{"map", WD_MAP_DEVICES}}, s.evictions.devices);
+    e.sample("warden_map_evicted_entries_total", {{"map", WD_MAP_FLOWS}}, s.evictions.flows);
 
     e.family("warden_map_entries", "gauge", "Entries in each of warden's kernel maps.");
     for (const auto& m : s.maps)

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "control/result.h"
+#include "dataplane/evictions.h"
 #include "dataplane/maps.h"
 #include "dataplane/tables.h"
 #include "policy/policy.h"
@@ -37,6 +38,7 @@ struct PollData {
     double poll_cpu_ms = 0;
     uint64_t polls = 0;
     ControllerHealth health;
+    dataplane::EvictionTotals evictions{};  // entries the LRU maps evicted, at least
 };
 
 class Service {

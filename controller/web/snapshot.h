@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/evictions.h"
 #include "view/devices.h"
 #include "warden/abi.h"
 
@@ -69,6 +70,7 @@ struct Snapshot {
     std::array<wd_prog_stats, WD_PROG_MAX> programs{};
     std::vector<MapFill> maps;
     ControllerHealth health;
+    dataplane::EvictionTotals evictions;  // at least this many entries evicted from the LRU maps
 };
 
 // Where the poll loop leaves the latest snapshot for the HTTP threads.

@@ -94,7 +94,10 @@ std::shared_ptr<web::Snapshot> sample_snapshot() {
     s->programs[WD_PROG_LAN_INGRESS].seen = 1000;
     s->programs[WD_PROG_LAN_INGRESS].passed = 990;
     s->programs[WD_PROG_LAN_INGRESS].dropped[WD_DROP_ISOLATED] = 10;
+    s->programs[WD_PROG_LAN_INGRESS].flows_added = 5'000;
+    s->programs[WD_PROG_LAN_EGRESS].flows_added = 40;
     s->maps = {{"wd_devices", 2, 1024}, {"wd_events", std::nullopt, 262144}};
+    s->evictions = {3, 1'234};
     return s;
 }
 
@@ -241,6 +244,10 @@ TEST_CASE("the metrics text: one HELP and TYPE per family, its samples together,
     has(R"(warden_program_dropped_frames_total{program="lan_ingress",reason="isolated"} 10)");
     has(R"(warden_map_entries{map="wd_devices"} 2)");
     has(R"(warden_map_capacity{map="wd_events"} 262144)");
+    has(R"(warden_program_map_added_entries_total{program="lan_ingress",map="wd_flows"} 5000)");
+    has(R"(warden_program_map_added_entries_total{program="lan_egress",map="wd_flows"} 40)");
+    has(R"(warden_map_evicted_entries_total{map="wd_devices"} 3)");
+    has(R"(warden_map_evicted_entries_total{map="wd_flows"} 1234)");
     has("warden_poll_cpu_seconds 0.0012");
     has("warden_devices 2");
 }
