@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <system_error>
 
 #include "dataplane/attach.h"
@@ -71,12 +72,18 @@ void tc_filters(int ifindex, bool egress, std::vector<HookProgram>& out) {
 }  // namespace
 
 std::string program_name(uint32_t prog_id) {
+    // Ports are inspected a few times a second and the programs on them rarely change: a
+    // program's name is asked once (an id is not reused while the kernel has ids to spare).
+    thread_local std::map<uint32_t, std::string> known;
+    if (auto it = known.find(prog_id); it != known.end()) return it->second;
     int fd = bpf_prog_get_fd_by_id(prog_id);
     if (fd < 0) return "?";
     bpf_prog_info info{};
     uint32_t len = sizeof info;
     std::string name = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.name : "?";
     close(fd);
+    if (known.size() > 256) known.clear();  // bounded: programs come and go over months
+    if (name != "?") known[prog_id] = name;
     return name;
 }
 

@@ -291,7 +291,10 @@ bool Ports::attach_hook(Port& port, const ExpectedProgram& want, const std::stri
 bool Ports::attach_all(Port& port, const std::string& verb, const std::string& why) {
     bool ok = true;
     for (const auto& want : expected(port.match.role)) ok &= attach_hook(port, want, verb, why);
-    if (!ok) port.retry_ms = kernel_->now_ms() + kRetryMs;
+    if (!ok) {
+        port.retry_ms = kernel_->now_ms() + kRetryMs;
+        port.failed_with = kernel_->inspect(port.ifindex).programs;
+    }
     return ok;
 }
 
@@ -301,7 +304,10 @@ void Ports::check(Port& port) {
     auto faults = dataplane::compare(port.name, want, port.kernel);
     bool fixable = port.kernel.error.empty() &&
                    std::any_of(faults.begin(), faults.end(), [](auto& f) { return f.kind != Fault::Kind::foreign; });
-    if (fixable && kernel_->now_ms() >= port.retry_ms) {
+    // After a failed attach, again only when the kernel's picture changed (the operator
+    // removed what was in the way) or kRetryMs passed: not at every check.
+    bool worth_trying = kernel_->now_ms() >= port.retry_ms || port.kernel.programs != port.failed_with;
+    if (fixable && worth_trying) {
         bool all = true;
         for (const auto& f : faults) {
             if (f.kind == Fault::Kind::foreign) continue;  // never replaced: the operator decides
@@ -318,9 +324,12 @@ void Ports::check(Port& port) {
                 all = false;
             }
         }
-        if (!all) port.retry_ms = kernel_->now_ms() + kRetryMs;
         port.kernel = kernel_->inspect(port.ifindex);
         faults = dataplane::compare(port.name, want, port.kernel);
+        if (!all) {
+            port.retry_ms = kernel_->now_ms() + kRetryMs;
+            port.failed_with = port.kernel.programs;
+        }
     }
     set_state(port, std::move(faults));
 }

@@ -91,7 +91,8 @@ class Ports {
 public:
     using EventSink = std::function<void(const nlohmann::json& event)>;  // the events log
 
-    // A failed attach is tried again after this long, or at once when the link changes.
+    // A failed attach is tried again after this long, or at once when the link or what the
+    // kernel has on it changes.
     static constexpr int64_t kRetryMs = 10'000;
 
     Ports(std::unique_ptr<Kernel> kernel, EventSink events);
@@ -130,7 +131,8 @@ private:
         std::vector<std::string> fault_texts;
         std::map<std::string, std::string> attach_errors;  // by hook: why the last attach failed
         std::string logged;                                // the fault text last logged
-        int64_t retry_ms = 0;                              // no attach before this
+        int64_t retry_ms = 0;                              // no attach before this...
+        std::vector<dataplane::HookProgram> failed_with;   // ...while the kernel still has this
     };
 
     std::optional<Match> match(const std::string& name) const;

@@ -291,6 +291,27 @@ TEST_CASE("ports: a failed attach is a fault with the reason, retried later, not
     CHECK(f.row("lan1").state == State::attached);
 }
 
+TEST_CASE("ports: a foreign XDP program in the way at start; once the operator removes it, warden attaches at once") {
+    Fixture f;
+    f.kernel->table = {{2, itf(2, "wan0")}, {3, itf(3, "lan1")}};
+    f.kernel->put(3, {"xdp", 99, "xdp_dummy", "native"});
+    f.ports.apply(interfaces({"lan1"}), policy::XdpMode::automatic);
+    auto lan1 = f.row("lan1");
+    CHECK(lan1.state == State::fault);
+    REQUIRE(lan1.faults.size() == 1);
+    CHECK(lan1.faults[0].find("foreign XDP program xdp_dummy (id 99) on lan1") == 0);
+    CHECK(lan1.faults[0].find("already has another XDP program") != std::string::npos);  // the attach's reason
+    size_t asked = f.attaches_asked();
+    f.kernel->due = true;
+    f.ports.on_ready();
+    CHECK(f.attaches_asked() == asked);  // nothing changed: not tried again
+
+    f.kernel->remove_hook(3, "xdp");  // well before kRetryMs
+    f.kernel->due = true;
+    f.ports.on_ready();
+    CHECK(f.row("lan1").state == State::attached);
+}
+
 TEST_CASE("ports: without native XDP the fallback is generic, on a late port as at start") {
     Fixture f;
     f.kernel->native = false;
