@@ -42,6 +42,15 @@ std::string event_sentence(const json& e) {
         return std::string(kind == "block_added" ? "blocked " : "unblocked ") + e.value("prefixes", json::array()).dump();
     if (kind == "policy_reloaded" || kind == "policy_rejected")
         return std::string(kind == "policy_reloaded" ? "policy reloaded" : "policy REJECTED") + " (" + field(e, "policy") + ")";
+    if (kind == "port_attached" || kind == "port_reattached" || kind == "port_detached") {
+        std::string port = field(e, "role") + " port " + field(e, "interface");
+        std::string why = " (" + field(e, "why") + ")";
+        if (kind == "port_detached") return port + ": warden's programs are off it" + why;
+        if (e.contains("program")) return port + ": " + field(e, "program") + " put back" + why;
+        return port + ": warden's programs " + (kind == "port_attached" ? "attached" : "re-attached") + why;
+    }
+    if (kind == "port_fault")
+        return field(e, "role") + " port " + field(e, "interface") + " NOT GUARDED: " + e.value("faults", json::array()).dump();
     if (kind == "start" || kind == "stop") return "controller " + kind + " (pid " + field(e, "pid") + ")";
     return kind + " " + e.dump();
 }

@@ -28,6 +28,8 @@
 #include "identity/types.h"
 #include "net/interfaces.h"
 #include "policy/policy.h"
+#include "ports/live_kernel.h"
+#include "ports/ports.h"
 #include "quarantine/quarantine.h"
 #include "store/events_log.h"
 #include "store/files.h"
@@ -55,15 +57,6 @@ log::Level to_log_level(policy::LogLevel l) {
         case policy::LogLevel::error: return log::Level::error;
     }
     return log::Level::info;
-}
-
-dataplane::XdpMode to_xdp_mode(policy::XdpMode m) {
-    switch (m) {
-        case policy::XdpMode::native: return dataplane::XdpMode::native;
-        case policy::XdpMode::generic: return dataplane::XdpMode::generic;
-        case policy::XdpMode::automatic: return dataplane::XdpMode::automatic;
-    }
-    return dataplane::XdpMode::automatic;
 }
 
 uint32_t block_flags(policy::BlockDirection d) {
@@ -120,7 +113,6 @@ private:
     bool load_policy(policy::Policy& out, bool at_start);
     void apply_log_level();
     void start();
-    void attach_interfaces(const std::vector<net::Interface>& all);
     void learn_gateway(const std::vector<net::Interface>& all);
     void load_blocklists();
     void restore_inventory();
@@ -148,8 +140,7 @@ private:
     std::unique_ptr<quarantine::Manager> quarantines_;
     std::unique_ptr<dataplane::EventReader> reader_;
     std::unique_ptr<web::Service> web_;  // metrics and the status page (controller/web)
-    std::vector<dataplane::Attachment> attachments_;
-    std::map<int, std::string> ifnames_;
+    std::unique_ptr<ports::Ports> ports_;  // warden's programs on the policy's interfaces
 
     std::unique_ptr<identity::OuiRegistry> oui_;
     std::unique_ptr<identity::DeviceTypes> device_types_;  // outlives identities_' use of it
@@ -208,8 +199,9 @@ void Controller::apply_log_level() {
 }
 
 std::string Controller::ifname(uint32_t ifindex) const {
-    auto it = ifnames_.find(static_cast<int>(ifindex));
-    return it != ifnames_.end() ? it->second : std::to_string(ifindex);
+    if (!ports_) return std::to_string(ifindex);
+    auto it = ports_->links().find(static_cast<int>(ifindex));
+    return it != ports_->links().end() ? it->second.name : std::to_string(ifindex);
 }
 
 void Controller::learn_gateway(const std::vector<net::Interface>& all) {
@@ -222,14 +214,19 @@ void Controller::learn_gateway(const std::vector<net::Interface>& all) {
         for (const auto& a : itf.addrs)
             if (std::find(addrs.begin(), addrs.end(), a) == addrs.end()) addrs.push_back(a);
     };
+    auto is_lan = [&](const net::Interface& itf) {
+        return itf.name != policy_.interfaces.wan &&
+               std::any_of(policy_.interfaces.lan.begin(), policy_.interfaces.lan.end(),
+                           [&](const std::string& entry) { return policy::interface_matches(entry, itf.name); });
+    };
     // Bridges first: their addresses are the ones devices use (DNS, DHCP), and the list is
     // bounded; the ports' own (link-local) addresses come after.
-    for (const auto& name : policy_.interfaces.lan)
-        if (auto itf = net::find_interface(all, name); itf && itf->master)
+    for (const auto& itf : all)
+        if (is_lan(itf) && itf.master)
             for (const auto& m : all)
-                if (m.index == itf->master) add(m);
-    for (const auto& name : policy_.interfaces.lan)
-        if (auto itf = net::find_interface(all, name)) add(*itf);
+                if (m.index == itf.master) add(m);
+    for (const auto& itf : all)
+        if (is_lan(itf)) add(itf);
     if (auto wan = net::find_interface(all, policy_.interfaces.wan); wan && wan->mac &&
         std::find(macs.begin(), macs.end(), *wan->mac) == macs.end())
         macs.push_back(*wan->mac);
@@ -243,37 +240,6 @@ void Controller::learn_gateway(const std::vector<net::Interface>& all) {
     std::string list;
     for (const auto& m : macs) list += (list.empty() ? "" : ", ") + m.str();
     log::info("gateway MACs: {}; {} gateway address(es)", list, addrs.size());
-}
-
-void Controller::attach_interfaces(const std::vector<net::Interface>& all) {
-    std::vector<std::string> missing;
-    for (const auto& name : policy_.interfaces.lan)
-        if (!net::find_interface(all, name)) missing.push_back(name);
-    if (!net::find_interface(all, policy_.interfaces.wan)) missing.push_back(policy_.interfaces.wan);
-    if (!missing.empty()) {
-        std::string list;
-        for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
-        throw std::runtime_error("interface(s) not found: " + list + " (check interfaces: in " +
-                                 config_path_ + "; `ip link` lists what this host has)");
-    }
-    auto mode = to_xdp_mode(policy_.xdp_mode);
-    auto report = [&](const dataplane::Attachment& a) {
-        std::string how = a.hook == "xdp" ? a.mode + " mode" : a.hook;
-        if (a.hook == "xdp" && policy_.xdp_mode == policy::XdpMode::automatic && a.mode == "generic")
-            how += " (the driver has no native XDP)";
-        log::info("{} {} on {} ({})", a.replaced ? "updated" : "attached", a.program, a.ifname, how);
-        attachments_.push_back(a);
-    };
-    attachments_.clear();
-    for (const auto& name : policy_.interfaces.lan) {
-        auto itf = *net::find_interface(all, name);
-        report(dataplane::attach_xdp(dp_->program_fd(Program::lan_ingress), "lan_ingress", name, itf.index,
-                                     mode, pin_dir_));
-        report(dataplane::attach_tc_egress(dp_->program_fd(Program::lan_egress), "lan_egress", name, itf.index));
-    }
-    auto wan = *net::find_interface(all, policy_.interfaces.wan);
-    report(dataplane::attach_xdp(dp_->program_fd(Program::wan_ingress), "wan_ingress", wan.name, wan.index,
-                                 mode, pin_dir_));
 }
 
 void Controller::load_blocklists() {
@@ -426,10 +392,11 @@ void Controller::start() {
                   pin_dir_);
     dp_->pin_maps();
 
-    auto all = net::list_interfaces();
-    for (const auto& itf : all) ifnames_[itf.index] = itf.name;
-    learn_gateway(all);
-    attach_interfaces(all);
+    // Attached now where the interfaces are, the moment they appear elsewhere (controller/ports).
+    ports_ = std::make_unique<ports::Ports>(std::make_unique<ports::LiveKernel>(*dp_, pin_dir_),
+                                            [this](const json& e) { events_->append(e); });
+    ports_->apply(policy_.interfaces, policy_.xdp_mode);
+    learn_gateway(net::list_interfaces());
 
     quarantines_ = std::make_unique<quarantine::Manager>(
         dataplane::QuarantineTable(dp_->map_fd(MapId::quarantine)), *state_, *events_);
@@ -628,7 +595,8 @@ void Controller::poll() {
             auto it = active_flows_.find(mac_key(mac.bytes.data()));
             rates[mac] = {r.up, r.down, r.lateral, it != active_flows_.end() ? it->second : 0};
         }
-        web_->publish({last_counters_, inventory_, std::move(rates), flow_entries_, last_poll_cpu_ms_, polls_});
+        web_->publish({last_counters_, inventory_, std::move(rates), flow_entries_, last_poll_cpu_ms_, polls_,
+                       ports_->status(), ports_->counts()});
         steps.mark("web");
     }
     last_poll_cpu_ms_ = (cpu_seconds() - cpu0) * 1000;  // the status written is the previous poll's
@@ -650,9 +618,7 @@ void Controller::write_status() {
                        active);
     }
     devices += "]";
-    json attachments = json::array();
-    for (const auto& a : attachments_)
-        attachments.push_back({{"interface", a.ifname}, {"hook", a.hook}, {"mode", a.mode}, {"program", a.program}});
+    auto ports = ports_->status();  // what the kernel has, as checked (controller/ports)
     json status{{"pid", getpid()},
                 {"started_ms", started_ms_},
                 {"updated_ms", store::now_unix_ms()},
@@ -664,7 +630,8 @@ void Controller::write_status() {
                 {"last_poll_cpu_ms", last_poll_cpu_ms_},
                 {"flow_entries", flow_entries_},
                 {"packet_copies", packet_copies_},
-                {"attachments", attachments},
+                {"ports", ports::ports_json(ports)},
+                {"attachments", ports::attachments_json(ports)},
                 {"reload", {{"generation", reload_generation_}, {"ok", reload_ok_}, {"ms", reload_ms_},
                             {"errors", reload_errors_}}},
                 {"flow_scan_every_ms", kFlowScanEveryMs}};
@@ -706,19 +673,9 @@ void Controller::reload() {
         log::warn("paths.state_dir changed: takes effect after a restart");
 
     try {
-        auto all = net::list_interfaces();
-        for (const auto& itf : all) ifnames_[itf.index] = itf.name;
         // Ports dropped from the policy lose warden's programs; the rest are (re)attached.
-        std::set<std::string> wanted(policy_.interfaces.lan.begin(), policy_.interfaces.lan.end());
-        wanted.insert(policy_.interfaces.wan);
-        for (const auto& a : attachments_) {
-            if (wanted.count(a.ifname)) continue;
-            auto r = dataplane::detach_interface(pin_dir_, a.ifname, a.ifindex);
-            for (const auto& m : r.removed) log::info("removed {}", m);
-            for (const auto& p : r.problems) log::error("{}", p);
-        }
-        learn_gateway(all);
-        attach_interfaces(all);
+        ports_->apply(policy_.interfaces, policy_.xdp_mode);
+        learn_gateway(net::list_interfaces());
     } catch (const std::exception& e) {
         log::error("applying interfaces: {}", e.what());
         reload_ok_ = false;
@@ -802,7 +759,7 @@ int Controller::run() {
     };
     arm();
     int ep = epoll_create1(EPOLL_CLOEXEC);
-    for (int fd : {sfd, tfd, reader_->epoll_fd()}) {
+    for (int fd : {sfd, tfd, reader_->epoll_fd(), ports_->fd()}) {
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.fd = fd;
@@ -840,6 +797,12 @@ int Controller::run() {
                     } else {
                         log::info("{} received: stopping", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
                         running = false;
+                    }
+                } else if (fd == ports_->fd()) {
+                    // Links came, went or changed, or the ports' check is due (controller/ports).
+                    if (ports_->on_ready()) {
+                        learn_gateway(net::list_interfaces());
+                        write_status();
                     }
                 } else {
                     reader_->drain();

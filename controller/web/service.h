@@ -35,6 +35,8 @@ struct PollData {
     size_t flow_entries = 0;  // from the last full pass over the flow table
     double poll_cpu_ms = 0;
     uint64_t polls = 0;
+    std::vector<ports::PortStatus> ports;  // as the kernel has them (controller/ports)
+    ports::Counts port_counts;
 };
 
 class Service {

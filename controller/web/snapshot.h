@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "ports/ports.h"
 #include "view/devices.h"
 #include "warden/abi.h"
 
@@ -60,6 +61,8 @@ struct Snapshot {
     std::shared_ptr<const ThreatLog> threats;  // shared between snapshots until it changes
     std::array<wd_prog_stats, WD_PROG_MAX> programs{};
     std::vector<MapFill> maps;
+    std::vector<ports::PortStatus> ports;  // warden's programs on each port, as checked
+    ports::Counts port_counts;
 };
 
 // Where the poll loop leaves the latest snapshot for the HTTP threads.
