@@ -73,6 +73,28 @@ const char* kProgNames[] = {"lan_ingress", "lan_egress", "wan_ingress"};
 
 }  // namespace
 
+// The ports as the controller last checked them against the kernel: what each has, and
+// what is wrong where something is.
+static void print_ports(const json& ports) {
+    std::cout << "\n";
+    Table table({"PORT", "ROLE", "STATE", "THE KERNEL HAS"});
+    std::vector<std::string> problems;
+    for (const auto& p : ports) {
+        std::string name = p.value("interface", "?"), state = p.value("state", "?"), has;
+        for (const auto& k : p.value("kernel", json::array())) {
+            std::string how = k.value("hook", "") == "xdp" ? k.value("mode", "") + ", " : "";
+            has += (has.empty() ? "" : ", ") + k.value("hook", "") + " " + k.value("program", "") + " (" + how + "id " +
+                   std::to_string(k.value("id", 0u)) + (k.value("ours", false) ? "" : ", not warden's") + ")";
+        }
+        if (state == "waiting")
+            has = p.value("optional", false) ? "- (not there; optional)" : "- (not there: nothing enforced until it appears)";
+        table.add({name, p.value("role", "?"), state == "fault" ? "FAULT" : state, has.empty() ? "nothing" : has});
+        for (const auto& f : p.value("faults", json::array())) problems.push_back(f.get<std::string>());
+    }
+    table.print(std::cout);
+    for (const auto& f : problems) std::cout << "  fault: " << f << "\n";
+}
+
 int cmd_status(Context& ctx) {
     std::string pin_dir = ctx.pin_dir(), state_dir = ctx.state_dir();
     store::StateDir state(state_dir);
@@ -151,6 +173,7 @@ int cmd_status(Context& ctx) {
     out["quarantined"] = {{"isolate", std::count_if(quarantined.begin(), quarantined.end(), [](auto& q) { return q.level == WD_LEVEL_ISOLATE; })},
                           {"restricted", std::count_if(quarantined.begin(), quarantined.end(), [](auto& q) { return q.level == WD_LEVEL_RESTRICTED; })}};
     if (snapshot.is_object()) {
+        out["ports"] = snapshot.value("ports", json::array());
         out["attachments"] = snapshot.value("attachments", json::array());
         out["policy"] = snapshot.value("policy", "");
         out["started_ms"] = snapshot.value("started_ms", int64_t(0));
@@ -188,13 +211,7 @@ int cmd_status(Context& ctx) {
     } else {
         std::cout << "controller: NOT running — programs stay attached and keep enforcing; start `warden run`\n";
     }
-    if (out.contains("attachments")) {
-        std::cout << "attached:";
-        for (const auto& a : out["attachments"])
-            std::cout << "  " << a["interface"].get<std::string>() << " " << a["program"].get<std::string>() << " ("
-                      << (a["hook"] == "xdp" ? "xdp " + a["mode"].get<std::string>() : a["hook"].get<std::string>()) << ")";
-        std::cout << "\n";
-    }
+    if (out.contains("ports")) print_ports(out["ports"]);
     std::cout << "\n";
     Table mt({"MAP", "ENTRIES", "CAPACITY", "EVICTED", "MEMORY"}, {false, true, true, true, true});
     for (const auto& m : map_list)

@@ -55,6 +55,15 @@ std::string event_sentence(const json& e) {
     if (kind == "mac_flood") return field(e, "text");
     if (kind == "inventory_evicted")
         return "inventory full (" + field(e, "limit") + " devices): forgot " + field(e, "devices") + " idle device(s)";
+    if (kind == "port_attached" || kind == "port_reattached" || kind == "port_detached") {
+        std::string port = field(e, "role") + " port " + field(e, "interface");
+        std::string why = " (" + field(e, "why") + ")";
+        if (kind == "port_detached") return port + ": warden's programs are off it" + why;
+        if (e.contains("program")) return port + ": " + field(e, "program") + " put back" + why;
+        return port + ": warden's programs " + (kind == "port_attached" ? "attached" : "re-attached") + why;
+    }
+    if (kind == "port_fault")
+        return field(e, "role") + " port " + field(e, "interface") + " NOT GUARDED: " + e.value("faults", json::array()).dump();
     if (kind == "start" || kind == "stop") return "controller " + kind + " (pid " + field(e, "pid") + ")";
     return kind + " " + e.dump();
 }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "policy/policy.h"
+
 namespace warden::control {
 
 namespace {
@@ -27,13 +29,19 @@ GatewayFacts gateway_facts(const std::vector<net::Interface>& all, const std::ve
         for (const auto& n : itf.networks)
             if (n.len > 0) add_once(g.lan_networks, n);
     };
+    // A LAN port: an interface a lan entry (a name or a pattern such as wlan*) matches.
+    auto is_lan = [&](const net::Interface& itf) {
+        return itf.name != wan && std::any_of(lan.begin(), lan.end(), [&](const std::string& entry) {
+                   return policy::interface_matches(entry, itf.name);
+               });
+    };
     // Bridges first: their addresses are the ones devices use (DNS, DHCP).
-    for (const auto& name : lan)
-        if (auto itf = net::find_interface(all, name); itf && itf->master)
+    for (const auto& itf : all)
+        if (is_lan(itf) && itf.master)
             for (const auto& m : all)
-                if (m.index == itf->master) add_lan(m);
-    for (const auto& name : lan)
-        if (auto itf = net::find_interface(all, name)) add_lan(*itf);
+                if (m.index == itf.master) add_lan(m);
+    for (const auto& itf : all)
+        if (is_lan(itf)) add_lan(itf);
     if (auto w = net::find_interface(all, wan); w && w->mac) add_once(g.macs, *w->mac);
     for (const auto& itf : all) {
         if (itf.mac) add_once(g.own_macs, *itf.mac);

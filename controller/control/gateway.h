@@ -20,8 +20,8 @@ struct GatewayFacts {
     std::vector<net::Prefix> lan_networks; // the prefixes of the LAN ports and their bridges
 };
 
-// From the interfaces of this host and the policy's port names (empty lan and wan: every
-// interface counts as the gateway's own, and no LAN prefix is known).
+// From the interfaces of this host and the policy's ports (names or patterns such as wlan*;
+// empty lan and wan: every interface counts as the gateway's own, no LAN prefix is known).
 GatewayFacts gateway_facts(const std::vector<net::Interface>& all, const std::vector<std::string>& lan,
                            const std::string& wan);
 

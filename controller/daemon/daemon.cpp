@@ -29,6 +29,8 @@
 #include "dataplane/pinned.h"
 #include "net/interfaces.h"
 #include "policy/policy.h"
+#include "ports/live_kernel.h"
+#include "ports/ports.h"
 #include "quarantine/quarantine.h"
 #include "store/events_log.h"
 #include "store/files.h"
@@ -57,15 +59,6 @@ log::Level to_log_level(policy::LogLevel l) {
     return log::Level::info;
 }
 
-dataplane::XdpMode to_xdp_mode(policy::XdpMode m) {
-    switch (m) {
-        case policy::XdpMode::native: return dataplane::XdpMode::native;
-        case policy::XdpMode::generic: return dataplane::XdpMode::generic;
-        case policy::XdpMode::automatic: return dataplane::XdpMode::automatic;
-    }
-    return dataplane::XdpMode::automatic;
-}
-
 uint32_t block_flags(policy::BlockDirection d) {
     switch (d) {
         case policy::BlockDirection::in: return WD_BLOCK_IN;
@@ -89,7 +82,6 @@ private:
     bool load_policy(policy::Policy& out, bool at_start);
     void apply_log_level();
     void load_dataplane();
-    void attach_interfaces(const std::vector<net::Interface>& all);
     void learn_gateway(const std::vector<net::Interface>& all);
     void start_control(bool maps_fresh);
     void load_blocklists();
@@ -121,8 +113,7 @@ private:
     // The data plane: programs, maps, attachments, the events ring; the pins held locked.
     std::unique_ptr<dataplane::PinDirLock> pin_lock_;
     std::unique_ptr<dataplane::Dataplane> dp_;
-    std::vector<dataplane::Attachment> attachments_;
-    std::map<int, std::string> ifnames_;
+    std::unique_ptr<ports::Ports> ports_;  // warden's programs on the policy's interfaces
     std::unique_ptr<dataplane::EventReader> reader_;
 
     // What warden enforces, changed only through the control core.
@@ -175,8 +166,9 @@ void Controller::apply_log_level() {
 }
 
 std::string Controller::ifname(uint32_t ifindex) const {
-    auto it = ifnames_.find(static_cast<int>(ifindex));
-    return it != ifnames_.end() ? it->second : std::to_string(ifindex);
+    if (!ports_) return std::to_string(ifindex);
+    auto it = ports_->links().find(static_cast<int>(ifindex));
+    return it != ports_->links().end() ? it->second.name : std::to_string(ifindex);
 }
 
 void Controller::learn_gateway(const std::vector<net::Interface>& all) {
@@ -196,37 +188,6 @@ void Controller::learn_gateway(const std::vector<net::Interface>& all) {
     for (const auto& m : macs) list += (list.empty() ? "" : ", ") + m.str();
     log::info("gateway MACs: {}; {} gateway address(es)", list, addrs.size());
     if (control_) control_->configure({policy_.quarantine, facts});
-}
-
-void Controller::attach_interfaces(const std::vector<net::Interface>& all) {
-    std::vector<std::string> missing;
-    for (const auto& name : policy_.interfaces.lan)
-        if (!net::find_interface(all, name)) missing.push_back(name);
-    if (!net::find_interface(all, policy_.interfaces.wan)) missing.push_back(policy_.interfaces.wan);
-    if (!missing.empty()) {
-        std::string list;
-        for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
-        throw std::runtime_error("interface(s) not found: " + list + " (check interfaces: in " + config_path_ +
-                                 "; `ip link` lists what this host has)");
-    }
-    auto mode = to_xdp_mode(policy_.xdp_mode);
-    auto report = [&](const dataplane::Attachment& a) {
-        std::string how = a.hook == "xdp" ? a.mode + " mode" : a.hook;
-        if (a.hook == "xdp" && policy_.xdp_mode == policy::XdpMode::automatic && a.mode == "generic")
-            how += " (the driver has no native XDP)";
-        log::info("{} {} on {} ({})", a.replaced ? "updated" : "attached", a.program, a.ifname, how);
-        attachments_.push_back(a);
-    };
-    attachments_.clear();
-    for (const auto& name : policy_.interfaces.lan) {
-        auto itf = *net::find_interface(all, name);
-        report(dataplane::attach_xdp(dp_->program_fd(Program::lan_ingress), "lan_ingress", name, itf.index, mode,
-                                     pin_dir_));
-        report(dataplane::attach_tc_egress(dp_->program_fd(Program::lan_egress), "lan_egress", name, itf.index));
-    }
-    auto wan = *net::find_interface(all, policy_.interfaces.wan);
-    report(dataplane::attach_xdp(dp_->program_fd(Program::wan_ingress), "wan_ingress", wan.name, wan.index, mode,
-                                 pin_dir_));
 }
 
 void Controller::load_blocklists() {
@@ -347,11 +308,12 @@ void Controller::start() {
         log::info("reusing {} maps pinned under {}: counters and quarantines carry on", dp_->reused_maps(), pin_dir_);
     dp_->pin_maps();
 
-    auto all = net::list_interfaces();
-    for (const auto& itf : all) ifnames_[itf.index] = itf.name;
     start_control(fresh);
-    learn_gateway(all);
-    attach_interfaces(all);
+    // Attached now where the interfaces are, the moment they appear elsewhere (controller/ports).
+    ports_ = std::make_unique<ports::Ports>(std::make_unique<ports::LiveKernel>(*dp_, pin_dir_),
+                                            [this](const json& e) { events_->append(e); });
+    ports_->apply(policy_.interfaces, policy_.xdp_mode);
+    learn_gateway(net::list_interfaces());
     load_blocklists();
 
     inventory_ = std::make_unique<Inventory>(*state_, *events_);
@@ -466,7 +428,8 @@ void Controller::poll() {
             web::ControllerHealth health{health_.degraded(), health_.failures(), inventory_->evicted(),
                                          inventory_->mac_floods()};
             web_->publish({traffic_.counters(), inventory_->records(), std::move(rates), traffic_.flow_entries(),
-                           figures_.last_poll_cpu_ms, figures_.polls, std::move(health), evictions_->totals()});
+                           figures_.last_poll_cpu_ms, figures_.polls, std::move(health), evictions_->totals(),
+                           ports_->status(), ports_->counts()});
         });
     }
     figures_.last_poll_cpu_ms = steps.cpu_ms();  // the status written is the previous poll's
@@ -481,7 +444,11 @@ json Controller::status_now() const {
     in.state_dir = state_dir_;
     in.interval_ms = policy_.interval.count();
     in.figures = figures_;
-    in.attachments = &attachments_;
+    if (ports_) {
+        auto ports = ports_->status();  // what the kernel has, as checked (controller/ports)
+        in.ports = ports::ports_json(ports);
+        in.attachments = ports::attachments_json(ports);
+    }
     in.reload = &reload_;
     in.health = &health_;
     in.inventory_devices = inventory_ ? inventory_->records().size() : 0;
@@ -535,19 +502,9 @@ control::Result Controller::reload() {
         log::warn("paths.state_dir changed: takes effect after a restart");
 
     try {
-        auto all = net::list_interfaces();
-        for (const auto& itf : all) ifnames_[itf.index] = itf.name;
         // Ports dropped from the policy lose warden's programs; the rest are (re)attached.
-        std::set<std::string> wanted(policy_.interfaces.lan.begin(), policy_.interfaces.lan.end());
-        wanted.insert(policy_.interfaces.wan);
-        for (const auto& a : attachments_) {
-            if (wanted.count(a.ifname)) continue;
-            auto r = dataplane::detach_interface(pin_dir_, a.ifname, a.ifindex);
-            for (const auto& m : r.removed) log::info("removed {}", m);
-            for (const auto& p : r.problems) log::error("{}", p);
-        }
-        learn_gateway(all);
-        attach_interfaces(all);
+        ports_->apply(policy_.interfaces, policy_.xdp_mode);
+        learn_gateway(net::list_interfaces());
     } catch (const std::exception& e) {
         log::error("applying interfaces: {}", e.what());
         reload_.ok = false;
@@ -641,7 +598,7 @@ int Controller::run() {
     int tfd = timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
     arm_timer();
     int ep = epoll_create1(EPOLL_CLOEXEC);
-    for (int fd : {sfd, tfd, reader_->epoll_fd(), queue_.fd()}) {
+    for (int fd : {sfd, tfd, reader_->epoll_fd(), queue_.fd(), ports_->fd()}) {
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.fd = fd;
@@ -669,6 +626,12 @@ int Controller::run() {
                     poll();
                 } else if (fd == queue_.fd()) {
                     queue_.drain();
+                } else if (fd == ports_->fd()) {
+                    // Links came, went or changed, or the ports' check is due (controller/ports).
+                    if (ports_->on_ready()) {
+                        learn_gateway(net::list_interfaces());
+                        write_status(*state_, status_now(), traffic_);
+                    }
                 } else if (fd == sfd) {
                     signalfd_siginfo si{};
                     if (read(sfd, &si, sizeof si) != sizeof si) continue;

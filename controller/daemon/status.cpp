@@ -13,10 +13,6 @@ namespace warden::daemon {
 using nlohmann::json;
 
 json status_json(const StatusInputs& in) {
-    json attachments = json::array();
-    if (in.attachments)
-        for (const auto& a : *in.attachments)
-            attachments.push_back({{"interface", a.ifname}, {"hook", a.hook}, {"mode", a.mode}, {"program", a.program}});
     json reload = json::object();
     if (in.reload)
         reload = {{"generation", in.reload->generation}, {"ok", in.reload->ok}, {"ms", in.reload->ms},
@@ -32,7 +28,8 @@ json status_json(const StatusInputs& in) {
             {"last_poll_cpu_ms", in.figures.last_poll_cpu_ms},
             {"flow_entries", in.figures.flow_entries},
             {"packet_copies", in.figures.packet_copies},
-            {"attachments", attachments},
+            {"ports", in.ports},
+            {"attachments", in.attachments},
             {"reload", reload},
             {"health", in.health ? in.health->to_json() : json{{"state", "ok"}, {"problems", json::array()}}},
             {"inventory", {{"devices", in.inventory_devices}, {"limit", in.inventory_limit},

@@ -11,7 +11,6 @@
 
 #include "daemon/health.h"
 #include "daemon/traffic.h"
-#include "dataplane/attach.h"
 #include "dataplane/evictions.h"
 #include "store/state.h"
 
@@ -37,7 +36,8 @@ struct StatusInputs {
     std::string policy, pin_dir, state_dir;
     int64_t interval_ms = 0;
     PollFigures figures;
-    const std::vector<dataplane::Attachment>* attachments = nullptr;
+    nlohmann::json ports = nlohmann::json::array();        // each port's state (controller/ports)
+    nlohmann::json attachments = nlohmann::json::array();  // the programs the kernel has on them
     const ReloadOutcome* reload = nullptr;
     const Health* health = nullptr;
     size_t inventory_devices = 0, inventory_limit = 0;

@@ -274,8 +274,16 @@ json Router::summary(const Snapshot& s) const {
             if (it->kind == "finding" && !evidence.contains(it->mac.str())) evidence[it->mac.str()] = it->text;
         }
     }
+    json ports = json::array();  // whether each port is guarded (not the kernel's ids: the household needs none)
+    for (const auto& p : s.ports)
+        ports.push_back({{"interface", p.interface},
+                         {"role", ports::to_string(p.role)},
+                         {"optional", p.optional},
+                         {"state", ports::to_string(p.state)},
+                         {"faults", p.faults}});
     return {{"time_ms", s.time_ms},
             {"midnight_ms", s.midnight_ms},
+            {"ports", ports},
             {"week_from_ms", week_from},
             {"today", today},
             {"threats",

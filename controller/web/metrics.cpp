@@ -207,6 +207,31 @@ std::string render_metrics(const Snapshot& s) {
     e.family("warden_map_capacity", "gauge", "Capacity of each of warden's kernel maps (bytes for the ring buffer).");
     for (const auto& m : s.maps) e.sample("warden_map_capacity", {{"map", m.name}}, m.capacity);
 
+    // Ports as the kernel has them, checked a few times a second (controller/ports).
+    e.family("warden_port_fault", "gauge",
+             "1 while a port's interface is there without the programs warden expects on it (removed and not put "
+             "back, or another program in the way), else 0.");
+    for (const auto& p : s.ports)
+        e.sample("warden_port_fault", {{"interface", p.interface}, {"role", ports::to_string(p.role)}},
+                 uint64_t(p.state == ports::State::fault));
+    e.family("warden_port_waiting", "gauge",
+             "1 while a port the policy names is absent (warden attaches the moment it appears), else 0.");
+    for (const auto& p : s.ports)
+        e.sample("warden_port_waiting",
+                 {{"interface", p.interface}, {"role", ports::to_string(p.role)}, {"optional", p.optional ? "true" : "false"}},
+                 uint64_t(p.state == ports::State::waiting));
+    e.family("warden_port_attaches_total", "counter", "Ports that got warden's programs: at start, or when they appeared.");
+    e.sample("warden_port_attaches_total", {}, s.port_counts.attaches);
+    e.family("warden_port_detaches_total", "counter",
+             "Ports that lost warden's programs: their interface went away, was renamed or left the policy.");
+    e.sample("warden_port_detaches_total", {}, s.port_counts.detaches);
+    e.family("warden_port_reattaches_total", "counter",
+             "Programs put back on a port: its interface was re-created, or someone had removed them.");
+    e.sample("warden_port_reattaches_total", {}, s.port_counts.reattaches);
+    e.family("warden_port_faults_total", "counter",
+             "Times a port was found without warden's programs and they could not be put back.");
+    e.sample("warden_port_faults_total", {}, s.port_counts.faults);
+
     e.family("warden_poll_cpu_seconds", "gauge", "CPU time the controller spent on its last poll of the maps.");
     e.sample("warden_poll_cpu_seconds", {}, s.poll_cpu_seconds);
     e.family("warden_polls_total", "counter", "Polls of the maps since the controller started.");

@@ -200,6 +200,8 @@ void Service::publish(PollData poll) {
         for (uint32_t p = 0; p < WD_PROG_MAX; ++p) s->programs[p] = stats.read(p);
         s->maps = map_fill(poll.counters.size(), poll.flow_entries, s->quarantined.size(), s->time_ms);
         s->evictions = poll.evictions;
+        s->ports = std::move(poll.ports);
+        s->port_counts = poll.port_counts;
         box_.publish(std::move(s));
     } catch (const std::exception& e) {
         // The page shows the previous poll; enforcement and the next poll go on.

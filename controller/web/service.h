@@ -39,6 +39,8 @@ struct PollData {
     uint64_t polls = 0;
     ControllerHealth health;
     dataplane::EvictionTotals evictions{};  // entries the LRU maps evicted, at least
+    std::vector<ports::PortStatus> ports;  // as the kernel has them (controller/ports)
+    ports::Counts port_counts;
 };
 
 class Service {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "dataplane/evictions.h"
+#include "ports/ports.h"
 #include "view/devices.h"
 #include "warden/abi.h"
 
@@ -71,6 +72,8 @@ struct Snapshot {
     std::vector<MapFill> maps;
     ControllerHealth health;
     dataplane::EvictionTotals evictions;  // at least this many entries evicted from the LRU maps
+    std::vector<ports::PortStatus> ports;  // warden's programs on each port, as checked
+    ports::Counts port_counts;
 };
 
 // Where the poll loop leaves the latest snapshot for the HTTP threads.
