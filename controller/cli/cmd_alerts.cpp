@@ -6,7 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/format.h"
-#include "policy/units.h"
+#include "text/units.h"
 #include "store/events_log.h"
 #include "store/state.h"
 
@@ -32,7 +32,7 @@ std::string action_words(const json& e) {
         words = action == "isolate" ? "isolated" : "restricted";
         auto d = e.find("duration_ms");
         if (d != e.end() && d->is_number_integer())
-            words += " for " + policy::format_duration(std::chrono::milliseconds(d->get<int64_t>()));
+            words += " for " + text::format_duration(std::chrono::milliseconds(d->get<int64_t>()));
         else
             words += " until released";
     } else {
@@ -55,7 +55,7 @@ int cmd_alerts(Context& ctx) {
     std::optional<int64_t> since_ms;
     if (ctx.vm.count("since")) {
         std::string t = ctx.vm["since"].as<std::string>(), why;
-        auto d = policy::parse_duration(t, &why);
+        auto d = text::parse_duration(t, &why);
         if (!d) throw UsageError("--since \"" + t + "\": " + why);
         since_ms = now - d->count();
     }

@@ -5,7 +5,8 @@
 #include <set>
 
 #include "log/log.h"
-#include "policy/units.h"
+#include "text/level.h"
+#include "text/units.h"
 
 namespace warden::control {
 
@@ -77,7 +78,9 @@ std::optional<std::string> string_field(const json& req, const char* key, Result
 QuarantineRecord record_from_kernel(const dataplane::QuarantineEntry& q, int64_t wall_now, uint64_t mono_now) {
     QuarantineRecord r;
     r.mac = q.mac;
-    r.level = quarantine::level_name(q.level);
+    // An entry at a level this build does not know (an older or newer warden wrote it) is
+    // shown as the stricter one: that is what such an entry most likely is.
+    r.level = text::level_of_kernel(q.level).value_or(text::QuarantineLevel::isolate);
     r.origin = quarantine::origin_of_code(q.origin);
     r.since_ms = wall_now - int64_t((mono_now - std::min(mono_now, q.since_ns)) / 1000000ull);
     if (q.expires_ns) r.expires_ms = wall_now + int64_t((q.expires_ns - std::min(q.expires_ns, mono_now)) / 1000000ull);
@@ -140,16 +143,21 @@ Result Control::quarantine(const QuarantineOrder& order, const Who& who) {
 
     QuarantineRecord r;
     r.mac = *mac;
-    r.level = order.level.value_or(std::string(policy::to_string(settings_.defaults.level)));
-    if (!quarantine::parse_level(r.level))
-        return Result::error(Status::invalid, "level must be isolate or restricted, not \"" + r.level.substr(0, 40) + "\"");
+    r.level = settings_.defaults.level;
+    if (order.level) {
+        auto level = text::parse_quarantine_level(*order.level);
+        if (!level)
+            return Result::error(Status::invalid, "level must be isolate or restricted, not \"" +
+                                                      order.level->substr(0, 40) + "\"");
+        r.level = *level;
+    }
     auto duration = settings_.defaults.duration;
     if (order.duration) {
         if (*order.duration == "forever") {
             duration.reset();
         } else {
             std::string why;
-            auto d = policy::parse_duration(*order.duration, &why);
+            auto d = text::parse_duration(*order.duration, &why);
             if (!d) return Result::error(Status::invalid, "duration \"" + order.duration->substr(0, 40) + "\": " + why);
             if (d->count() <= 0) return Result::error(Status::invalid, "duration must be longer than 0s");
             duration = *d;
@@ -167,8 +175,8 @@ Result Control::quarantine(const QuarantineOrder& order, const Who& who) {
 
     std::optional<QuarantineRecord> before;
     if (auto* b = book_.find(r.mac)) before = *b;
-    Result result = Result::done("quarantined " + r.mac.str() + " (" + r.level + ", " +
-                                     (duration ? "for " + policy::format_duration(*duration) : "until released") + ")",
+    Result result = Result::done("quarantined " + r.mac.str() + " (" + std::string(text::name(r.level)) + ", " +
+                                     (duration ? "for " + text::format_duration(*duration) : "until released") + ")",
                                  store::to_json(r));
     // 1. The state file: if it cannot be written, nothing changes — except that a detector's
     //    quarantine holds anyway (kept in memory, saved when the disk allows), because an
@@ -646,11 +654,10 @@ std::vector<std::string> Control::reconcile() {
     auto kernel = enforcement_.quarantines();
     for (const auto& r : book_.records()) {
         auto k = std::find_if(kernel.begin(), kernel.end(), [&](auto& q) { return q.mac == r.mac; });
-        auto level = quarantine::parse_level(r.level);
-        if (k != kernel.end() && level && k->level == *level) continue;
+        if (k != kernel.end() && k->level == text::kernel_value(r.level)) continue;
         try {
             enforcement_.put_quarantine(r);
-            changes.push_back("enforced the quarantine of " + r.mac.str() + " (" + r.level +
+            changes.push_back("enforced the quarantine of " + r.mac.str() + " (" + std::string(text::name(r.level)) +
                               ") that the kernel map " + (k == kernel.end() ? "did not hold" : "held at another level"));
         } catch (const std::exception& e) {
             changes.push_back("could not enforce the quarantine of " + r.mac.str() + ": " + e.what());

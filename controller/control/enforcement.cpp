@@ -22,10 +22,8 @@ std::pair<uint64_t, uint64_t> kernel_times(const store::QuarantineRecord& r) {
 }
 
 void KernelEnforcement::put_quarantine(const store::QuarantineRecord& r) {
-    auto level = quarantine::parse_level(r.level);
-    if (!level) throw std::invalid_argument("not a quarantine level: " + r.level);
     auto [since, expires] = kernel_times(r);
-    quarantine_.put(r.mac, *level, quarantine::origin_code(r.origin), since, expires);
+    quarantine_.put(r.mac, text::kernel_value(r.level), quarantine::origin_code(r.origin), since, expires);
 }
 
 }  // namespace warden::control

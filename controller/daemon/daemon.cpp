@@ -217,8 +217,7 @@ void Controller::load_dataplane() {
     if (setrlimit(RLIMIT_MEMLOCK, &unlimited) != 0)
         log::debug("could not raise RLIMIT_MEMLOCK ({}); continuing", std::strerror(errno));
     dataplane::LoadOptions load;
-    const auto& s = policy_.map_sizes;
-    load.sizes = {s.devices, s.flows, s.blocklist_v4, s.blocklist_v6, s.quarantine, s.events_bytes};
+    load.sizes = policy_.map_sizes;
     load.pin_dir = pin_dir_;
     pin_lock_ = std::make_unique<dataplane::PinDirLock>(pin_dir_);
     dp_ = std::make_unique<dataplane::Dataplane>(load);
@@ -238,7 +237,7 @@ void Controller::start_control(bool maps_fresh) {
     for (const auto& p : control_->load()) log::error("state: {}", p);
     auto expired = control_->expire(store::now_unix_ms(), "expired while warden was down");
     for (const auto& r : expired)
-        log::info("released {} ({}): its quarantine expired while warden was down", r.mac.str(), r.level);
+        log::info("released {} ({}): its quarantine expired while warden was down", r.mac.str(), text::name(r.level));
     auto changes = control_->reconcile();
     dataplane::Blocklist(dp_->map_fd(MapId::block_v4), dp_->map_fd(MapId::block_v6), dp_->map_fd(MapId::block_gen))
         .next_generation();
@@ -398,7 +397,7 @@ void Controller::poll() {
     });
     steps.run("quarantine", [&] {
         control_->guard_state();
-        for (const auto& r : control_->expire(now_ms)) log::info("released {} ({}): its quarantine expired", r.mac.str(), r.level);
+        for (const auto& r : control_->expire(now_ms)) log::info("released {} ({}): its quarantine expired", r.mac.str(), text::name(r.level));
         control_->reconcile();
     });
     steps.run("identity", [&] { identification_->sync(*inventory_, detection_.get(), now_ms); });
@@ -491,10 +490,7 @@ control::Result Controller::reload() {
     apply_log_level();
     arm_timer();
 
-    auto& s = old.map_sizes;
-    auto& n = policy_.map_sizes;
-    if (s.devices != n.devices || s.flows != n.flows || s.quarantine != n.quarantine ||
-        s.blocklist_v4 != n.blocklist_v4 || s.blocklist_v6 != n.blocklist_v6 || s.events_bytes != n.events_bytes)
+    if (old.map_sizes != policy_.map_sizes)
         log::warn("map_sizes changed: they take effect after `warden detach` and a restart");
     if (!overrides_.pin_dir && old.paths.pin_dir != policy_.paths.pin_dir)
         log::warn("paths.pin_dir changed: takes effect after a restart");

@@ -4,7 +4,7 @@
 
 #include "daemon/traffic.h"
 #include "identity/identity.h"
-#include "policy/units.h"
+#include "text/units.h"
 #include "log/log.h"
 #include "store/files.h"
 #include "store/state.h"
@@ -141,7 +141,7 @@ void Detection::act(const engine::Finding& found, int64_t now_ms) {
     control::QuarantineOrder order;
     order.mac = f.device.str();
     order.level = std::string(engine::to_string(f.action));  // restricted | isolate
-    order.duration = f.duration ? policy::format_duration(*f.duration) : "forever";
+    order.duration = f.duration ? text::format_duration(*f.duration) : "forever";
     // Evidence can hold names the device looked up: cleaned and cut on a character boundary.
     order.reason = identity::clean_text(std::string(engine::to_string(f.detector)) + ": " + f.evidence.text,
                                         control::kMaxReason);

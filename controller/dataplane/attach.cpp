@@ -53,15 +53,6 @@ int reusable_link(const std::string& pin, int ifindex) {
 
 }  // namespace
 
-const char* xdp_mode_name(XdpMode mode) {
-    switch (mode) {
-        case XdpMode::automatic: return "auto";
-        case XdpMode::native: return "native";
-        case XdpMode::generic: return "generic";
-    }
-    return "?";
-}
-
 Attachment attach_xdp(int prog_fd, const std::string& program, const std::string& ifname,
                       int ifindex, XdpMode mode, const std::string& pin_dir) {
     Attachment a{ifname, ifindex, "xdp", "", program, false};

@@ -6,11 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/choices.h"
+
 namespace warden::dataplane {
-
-enum class XdpMode { automatic, native, generic };
-
-const char* xdp_mode_name(XdpMode mode);
 
 struct Attachment {
     std::string ifname;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "dataplane/choices.h"
 #include "dataplane/maps.h"
 #include "warden/abi.h"
 
@@ -15,15 +16,6 @@ struct lan_egress_bpf;
 struct wan_ingress_bpf;
 
 namespace warden::dataplane {
-
-struct MapSizes {
-    uint32_t devices = WD_DEFAULT_DEVICES;
-    uint32_t flows = WD_DEFAULT_FLOWS;
-    uint32_t blocklist_v4 = WD_DEFAULT_BLOCKLIST;
-    uint32_t blocklist_v6 = WD_DEFAULT_BLOCKLIST;
-    uint32_t quarantine = WD_DEFAULT_QUARANTINE;
-    uint32_t events_bytes = WD_DEFAULT_EVENTS_BYTES;  // rounded up to a power of two
-};
 
 struct LoadOptions {
     MapSizes sizes;

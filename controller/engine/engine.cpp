@@ -10,7 +10,7 @@
 #include "engine/beacon.h"
 #include "engine/features.h"
 #include "engine/known_set.h"
-#include "policy/units.h"
+#include "text/units.h"
 
 namespace warden::engine {
 
@@ -732,11 +732,11 @@ Finding Engine::State::decide(DeviceState& d, Detector detector, double value,
             }
             if (f.repeat + 1 >= esc.isolate_after && f.action != Action::isolate) {
                 f.note = fmt::format("escalated to isolate: quarantine number {} within {}",
-                                     f.repeat + 1, policy::format_duration(esc.window));
+                                     f.repeat + 1, text::format_duration(esc.window));
                 f.action = Action::isolate;
             } else if (f.repeat > 0) {
                 f.note = fmt::format("escalated: quarantine number {} within {}, duration x{}",
-                                     f.repeat + 1, policy::format_duration(esc.window),
+                                     f.repeat + 1, text::format_duration(esc.window),
                                      amount(std::pow(esc.factor, f.repeat)));
             }
             d.quarantines.push_back(now);
@@ -761,7 +761,7 @@ std::string Finding::summary() const {
     std::string out = fmt::format("{} on {} ({}): {}; {}", to_string(detector), device.str(), type,
                                   evidence.text, to_string(action));
     if (action != Action::alert)
-        out += duration ? " for " + policy::format_duration(*duration) : " until released";
+        out += duration ? " for " + text::format_duration(*duration) : " until released";
     if (!note.empty()) out += " (" + note + ")";
     return out;
 }

@@ -24,13 +24,16 @@ struct Name {
 };
 
 constexpr Name<XdpMode> xdp_mode_names[] = {
-    {"native", XdpMode::native}, {"generic", XdpMode::generic}, {"auto", XdpMode::automatic}};
+    {dataplane::xdp_mode_name(XdpMode::native), XdpMode::native},
+    {dataplane::xdp_mode_name(XdpMode::generic), XdpMode::generic},
+    {dataplane::xdp_mode_name(XdpMode::automatic), XdpMode::automatic}};
 constexpr Name<LogLevel> log_level_names[] = {{"debug", LogLevel::debug},
                                               {"info", LogLevel::info},
                                               {"warn", LogLevel::warn},
                                               {"error", LogLevel::error}};
 constexpr Name<QuarantineLevel> quarantine_level_names[] = {
-    {"isolate", QuarantineLevel::isolate}, {"restricted", QuarantineLevel::restricted}};
+    {text::name(QuarantineLevel::isolate), QuarantineLevel::isolate},
+    {text::name(QuarantineLevel::restricted), QuarantineLevel::restricted}};
 constexpr Name<BlockDirection> block_direction_names[] = {
     {"in", BlockDirection::in}, {"out", BlockDirection::out}, {"both", BlockDirection::both}};
 constexpr Name<DeviceType> device_type_names[] = {{"camera", DeviceType::camera},
@@ -72,16 +75,10 @@ std::string list_names(const Name<E> (&table)[N]) {
 
 }  // namespace
 
-std::string_view to_string(XdpMode v) { return name_of(xdp_mode_names, v); }
 std::string_view to_string(LogLevel v) { return name_of(log_level_names, v); }
-std::string_view to_string(QuarantineLevel v) { return name_of(quarantine_level_names, v); }
 std::string_view to_string(BlockDirection v) { return name_of(block_direction_names, v); }
 std::string_view to_string(DeviceType v) { return name_of(device_type_names, v); }
-std::optional<XdpMode> parse_xdp_mode(std::string_view s) { return value_of(xdp_mode_names, s); }
 std::optional<LogLevel> parse_log_level(std::string_view s) { return value_of(log_level_names, s); }
-std::optional<QuarantineLevel> parse_quarantine_level(std::string_view s) {
-    return value_of(quarantine_level_names, s);
-}
 std::optional<BlockDirection> parse_block_direction(std::string_view s) {
     return value_of(block_direction_names, s);
 }
@@ -188,6 +185,10 @@ using yamlfile::column_of;
 using yamlfile::describe;
 using yamlfile::is_quoted;
 using yamlfile::line_of;
+using text::format_duration;
+using text::format_size;
+using text::parse_duration;
+using text::parse_size;
 
 size_t edit_distance(std::string_view a, std::string_view b) {
     std::vector<size_t> row(b.size() + 1);

@@ -12,9 +12,11 @@
 #include <string_view>
 #include <vector>
 
+#include "dataplane/choices.h"
 #include "engine/config.h"
 #include "net/address.h"
-#include "policy/units.h"
+#include "text/level.h"
+#include "text/units.h"
 #include "warden/abi.h"  // default map sizes and pin dir: one place for both sides
 
 namespace warden::policy {
@@ -34,23 +36,19 @@ struct Diagnostic {
     std::string str() const;
 };
 
-enum class XdpMode { native, generic, automatic };  // "auto" in YAML: native, else generic
+using dataplane::XdpMode;
 enum class LogLevel { debug, info, warn, error };
-enum class QuarantineLevel { isolate, restricted };
+using QuarantineLevel = text::QuarantineLevel;  // one type, from the map to the page
 enum class BlockDirection { in, out, both };
 enum class DeviceType {
     camera, speaker, tv, plug, thermostat, hub, phone, laptop, printer, console, unknown
 };
 
 // Names as written in the policy and accepted by CLI flags (--level, --direction).
-std::string_view to_string(XdpMode);
 std::string_view to_string(LogLevel);
-std::string_view to_string(QuarantineLevel);
 std::string_view to_string(BlockDirection);
 std::string_view to_string(DeviceType);
-std::optional<XdpMode> parse_xdp_mode(std::string_view);
 std::optional<LogLevel> parse_log_level(std::string_view);
-std::optional<QuarantineLevel> parse_quarantine_level(std::string_view);
 std::optional<BlockDirection> parse_block_direction(std::string_view);
 std::optional<DeviceType> parse_device_type(std::string_view);
 
@@ -78,19 +76,10 @@ struct Paths {
     std::string state_dir = "/var/lib/warden";
 };
 
-// Map capacities. The bounds keep a typo from asking the kernel for gigabytes (the upper
-// ones) or from making a map useless (the lower ones); they are documented in
-// config/policy.yaml and enforced by the loader.
-struct MapSizes {
-    uint32_t devices = WD_DEFAULT_DEVICES;
-    uint32_t flows = WD_DEFAULT_FLOWS;
-    uint32_t blocklist_v4 = WD_DEFAULT_BLOCKLIST;
-    uint32_t blocklist_v6 = WD_DEFAULT_BLOCKLIST;
-    uint32_t quarantine = WD_DEFAULT_QUARANTINE;
-    // Ring buffer size in bytes. The policy says `events_kb` (KiB); the loader rounds it up
-    // to a power of two, as the kernel requires, and warns when it had to.
-    uint32_t events_bytes = WD_DEFAULT_EVENTS_BYTES;
-};
+// Map capacities: the data plane's own type. The bounds keep a typo from asking the kernel
+// for gigabytes (the upper ones) or from making a map useless (the lower ones); they are
+// documented in config/policy.yaml and enforced by the loader.
+using dataplane::MapSizes;
 
 struct SizeBounds {
     uint32_t min, max;

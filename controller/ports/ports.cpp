@@ -19,15 +19,6 @@ Program program_of(const std::string& name) {
     return Program::lan_ingress;
 }
 
-dataplane::XdpMode to_xdp_mode(policy::XdpMode m) {
-    switch (m) {
-        case policy::XdpMode::native: return dataplane::XdpMode::native;
-        case policy::XdpMode::generic: return dataplane::XdpMode::generic;
-        case policy::XdpMode::automatic: return dataplane::XdpMode::automatic;
-    }
-    return dataplane::XdpMode::automatic;
-}
-
 std::string joined(const std::vector<std::string>& parts, const char* separator) {
     std::string out;
     for (const auto& p : parts) out += (out.empty() ? "" : separator) + p;
@@ -105,7 +96,7 @@ std::vector<ExpectedProgram> Ports::expected(Role role) const {
     return {{"xdp", "lan_ingress", program_ids_[0]}, {"tc egress", "lan_egress", program_ids_[1]}};
 }
 
-void Ports::apply(const policy::Interfaces& interfaces, policy::XdpMode mode) {
+void Ports::apply(const policy::Interfaces& interfaces, dataplane::XdpMode mode) {
     bool start = !applied_;
     applied_ = true;
     policy_ = interfaces;
@@ -269,11 +260,11 @@ void Ports::gone(const std::string& name, int index, const std::string& why, boo
 
 bool Ports::attach_hook(Port& port, const ExpectedProgram& want, const std::string& verb, const std::string& why) {
     try {
-        auto a = kernel_->attach(program_of(want.program), port.name, port.ifindex, to_xdp_mode(mode_));
+        auto a = kernel_->attach(program_of(want.program), port.name, port.ifindex, mode_);
         port.attach_errors.erase(want.hook);
         std::string how = a.hook == "xdp" ? a.mode + " mode" : a.hook;
         // The fallback is the same whenever warden attaches, and always said.
-        if (a.hook == "xdp" && mode_ == policy::XdpMode::automatic && a.mode == "generic")
+        if (a.hook == "xdp" && mode_ == dataplane::XdpMode::automatic && a.mode == "generic")
             how += ": the driver has no native XDP";
         if (verb == "put back") {
             log::warn("{}: put {} back ({})", why, a.program, how);

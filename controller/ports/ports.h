@@ -101,7 +101,7 @@ public:
     // (updating warden's programs in place), detaches from interfaces the policy no longer
     // names, and says which ports are waiting. Never throws for a port: a port that cannot
     // be attached is a fault, and warden enforces on the others.
-    void apply(const policy::Interfaces& interfaces, policy::XdpMode mode);
+    void apply(const policy::Interfaces& interfaces, dataplane::XdpMode mode);
 
     int fd() const { return kernel_->fd(); }
     // When fd() is readable: follows link changes and checks the ports if due. True when
@@ -152,7 +152,7 @@ private:
     std::unique_ptr<Kernel> kernel_;
     EventSink events_;
     policy::Interfaces policy_;
-    policy::XdpMode mode_ = policy::XdpMode::automatic;
+    dataplane::XdpMode mode_ = dataplane::XdpMode::automatic;
     bool applied_ = false;                    // the first apply() is the start
     bool state_changed_ = false;              // a port's state changed since on_ready() said so
     std::map<std::string, Port> ports_;       // present ports, by interface name

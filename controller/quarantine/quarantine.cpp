@@ -17,20 +17,6 @@ uint64_t monotonic_ns() {
     return uint64_t(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
 }
 
-std::optional<uint32_t> parse_level(const std::string& name) {
-    if (name == "isolate") return WD_LEVEL_ISOLATE;
-    if (name == "restricted") return WD_LEVEL_RESTRICTED;
-    return std::nullopt;
-}
-
-const char* level_name(uint32_t level) {
-    switch (level) {
-        case WD_LEVEL_ISOLATE: return "isolate";
-        case WD_LEVEL_RESTRICTED: return "restricted";
-        default: return "none";
-    }
-}
-
 uint32_t origin_code(const std::string& origin) {
     if (origin == "operator") return WD_ORIGIN_OPERATOR;
     if (origin == "detector") return WD_ORIGIN_DETECTOR;

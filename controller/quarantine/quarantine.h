@@ -16,9 +16,6 @@ namespace warden::quarantine {
 
 uint64_t monotonic_ns();
 
-// wd_quarantine_level <-> "isolate" / "restricted"
-std::optional<uint32_t> parse_level(const std::string& name);
-const char* level_name(uint32_t level);
 // A record's origin ("operator", "detector", "policy") as the kernel's WD_ORIGIN_*.
 uint32_t origin_code(const std::string& origin);
 const char* origin_of_code(uint32_t code);

@@ -107,7 +107,7 @@ void save_lines(const fs::path& file, const char* format, const std::vector<Reco
 }  // namespace
 
 json to_json(const QuarantineRecord& r) {
-    json j{{"mac", r.mac.str()}, {"level", r.level}, {"origin", r.origin},
+    json j{{"mac", r.mac.str()}, {"level", text::name(r.level)}, {"origin", r.origin},
            {"reason", r.reason}, {"since_ms", r.since_ms}};
     if (!r.by.empty()) j["by"] = r.by;
     j["expires_ms"] = r.expires_ms ? json(*r.expires_ms) : json(nullptr);
@@ -118,9 +118,10 @@ QuarantineRecord quarantine_from_json(const json& j) {
     if (!j.is_object()) throw std::invalid_argument("not an object");
     QuarantineRecord r;
     r.mac = mac_field(j);
-    r.level = string_field(j, "level");
-    if (r.level != "isolate" && r.level != "restricted")
-        throw std::invalid_argument("bad \"level\": " + r.level);
+    std::string level = string_field(j, "level");
+    auto parsed = text::parse_quarantine_level(level);
+    if (!parsed) throw std::invalid_argument("bad \"level\": " + level);
+    r.level = *parsed;
     r.origin = string_field(j, "origin", "operator");
     r.by = string_field(j, "by");
     r.reason = string_field(j, "reason");

@@ -14,6 +14,7 @@
 
 #include "net/address.h"
 #include "store/layout.h"
+#include "text/level.h"
 
 namespace warden::store {
 
@@ -22,7 +23,7 @@ int64_t now_unix_ms();
 
 struct QuarantineRecord {
     net::Mac mac;
-    std::string level = "isolate";  // isolate | restricted
+    text::QuarantineLevel level = text::QuarantineLevel::isolate;
     std::string origin = "operator";  // whose judgement: operator | detector | policy
     std::string by;                   // which surface asked (control::Origin): cli, page, cloud, ...
     std::string reason;

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "engine/config.h"
+#include "text/level.h"
 
 namespace warden::web {
 
@@ -155,8 +156,8 @@ std::string render_metrics(const Snapshot& s) {
         if (q.expires_ns && q.expires_ns <= s.mono_ns) continue;  // released at the next poll
         (q.level == WD_LEVEL_ISOLATE ? isolated : restricted)++;
     }
-    e.sample("warden_quarantined_devices", {{"level", "isolate"}}, isolated);
-    e.sample("warden_quarantined_devices", {{"level", "restricted"}}, restricted);
+    e.sample("warden_quarantined_devices", {{"level", text::name(text::QuarantineLevel::isolate)}}, isolated);
+    e.sample("warden_quarantined_devices", {{"level", text::name(text::QuarantineLevel::restricted)}}, restricted);
 
     e.family("warden_findings_total", "counter", "Findings of the behaviour engine, by detector (from the events log).");
     std::map<std::string, uint64_t> findings;

@@ -28,7 +28,7 @@ public:
         if (refuse) throw std::runtime_error("map full");
         auto& q = quarantined[r.mac];
         q.mac = r.mac;
-        q.level = *quarantine::parse_level(r.level);
+        q.level = text::kernel_value(r.level);
         q.origin = quarantine::origin_code(r.origin);
         auto [since, expires] = control::kernel_times(r);
         q.since_ns = since;

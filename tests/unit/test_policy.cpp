@@ -11,6 +11,7 @@
 
 using namespace warden;
 using namespace warden::policy;
+using namespace warden::text;
 using namespace std::chrono_literals;
 
 namespace {
@@ -141,9 +142,9 @@ TEST_CASE("sizes: bytes and binary units, canonical formatting") {
 }
 
 TEST_CASE("enum names read back") {
-    CHECK(parse_xdp_mode("auto") == XdpMode::automatic);
-    CHECK(to_string(XdpMode::automatic) == "auto");
+    CHECK(std::string_view(dataplane::xdp_mode_name(XdpMode::automatic)) == "auto");
     CHECK(parse_quarantine_level("restricted") == QuarantineLevel::restricted);
+    CHECK(name(QuarantineLevel::isolate) == "isolate");
     CHECK_FALSE(parse_quarantine_level("Isolate"));
     CHECK(parse_block_direction("both") == BlockDirection::both);
     CHECK(parse_device_type("thermostat") == DeviceType::thermostat);

@@ -133,7 +133,7 @@ struct Fixture {
 TEST_CASE("ports: at start, attached where the interfaces are, waiting where they are not") {
     Fixture f;
     f.kernel->table = {{2, itf(2, "wan0")}, {3, itf(3, "lan1")}};
-    f.ports.apply(interfaces({"lan1", "lan2", "wlan*"}, {"wlan*"}), policy::XdpMode::automatic);
+    f.ports.apply(interfaces({"lan1", "lan2", "wlan*"}, {"wlan*"}), dataplane::XdpMode::automatic);
 
     auto lan1 = f.row("lan1");
     CHECK(lan1.state == State::attached);
@@ -162,7 +162,7 @@ TEST_CASE("ports: at start, attached where the interfaces are, waiting where the
 TEST_CASE("ports: a port that appears later is attached at once, and said") {
     Fixture f;
     f.kernel->table = {{2, itf(2, "wan0")}, {3, itf(3, "lan1")}};
-    f.ports.apply(interfaces({"lan1", "lan2"}), policy::XdpMode::automatic);
+    f.ports.apply(interfaces({"lan1", "lan2"}), dataplane::XdpMode::automatic);
     f.kernel->add_link(8, "lan2");
     f.kernel->add_link(9, "veth-other");  // not the policy's: left alone
     CHECK(f.ports.on_ready());
@@ -180,7 +180,7 @@ TEST_CASE("ports: a port that appears later is attached at once, and said") {
 TEST_CASE("ports: a port deleted and made again under its name is re-attached, and the books say both") {
     Fixture f;
     f.kernel->table = {{2, itf(2, "wan0")}, {3, itf(3, "lan1")}};
-    f.ports.apply(interfaces({"lan1"}), policy::XdpMode::automatic);
+    f.ports.apply(interfaces({"lan1"}), dataplane::XdpMode::automatic);
 
     f.kernel->delete_link(3);
     CHECK(f.ports.on_ready());
@@ -203,7 +203,7 @@ TEST_CASE("ports: a port deleted and made again under its name is re-attached, a
 TEST_CASE("ports: a program someone removed is put back at the next check, and said") {
     Fixture f;
     f.kernel->table = {{2, itf(2, "wan0")}, {3, itf(3, "lan1")}};
-    f.ports.apply(interfaces({"lan1"}), policy::XdpMode::automatic);
+    f.ports.apply(interfaces({"lan1"}), dataplane::XdpMode::automatic);
     size_t asked = f.attaches_asked();
 
     f.kernel->remove_hook(3, "xdp");
@@ -230,7 +230,7 @@ TEST_CASE("ports: a program someone removed is put back at the next check, and s
 TEST_CASE("ports: an older warden's filter at warden's place is replaced; a foreign XDP program is not") {
     Fixture f;
     f.kernel->table = {{2, itf(2, "wan0")}, {3, itf(3, "lan1")}};
-    f.ports.apply(interfaces({"lan1"}), policy::XdpMode::automatic);
+    f.ports.apply(interfaces({"lan1"}), dataplane::XdpMode::automatic);
 
     dataplane::HookProgram older{"tc egress", 77, "lan_egress", "tc"};
     older.tc_handle = older.tc_priority = dataplane::kTcHandle;
@@ -268,7 +268,7 @@ TEST_CASE("ports: a failed attach is a fault with the reason, retried later, not
     Fixture f;
     f.kernel->table = {{2, itf(2, "wan0")}};
     f.kernel->refuse = {"lan_ingress lan1"};
-    f.ports.apply(interfaces({"lan1"}), policy::XdpMode::automatic);
+    f.ports.apply(interfaces({"lan1"}), dataplane::XdpMode::automatic);
     f.kernel->add_link(3, "lan1");
     f.ports.on_ready();
     auto lan1 = f.row("lan1");
@@ -295,7 +295,7 @@ TEST_CASE("ports: a foreign XDP program in the way at start; once the operator r
     Fixture f;
     f.kernel->table = {{2, itf(2, "wan0")}, {3, itf(3, "lan1")}};
     f.kernel->put(3, {"xdp", 99, "xdp_dummy", "native"});
-    f.ports.apply(interfaces({"lan1"}), policy::XdpMode::automatic);
+    f.ports.apply(interfaces({"lan1"}), dataplane::XdpMode::automatic);
     auto lan1 = f.row("lan1");
     CHECK(lan1.state == State::fault);
     REQUIRE(lan1.faults.size() == 1);
@@ -316,7 +316,7 @@ TEST_CASE("ports: without native XDP the fallback is generic, on a late port as 
     Fixture f;
     f.kernel->native = false;
     f.kernel->table = {{2, itf(2, "wan0")}};
-    f.ports.apply(interfaces({"lan1"}), policy::XdpMode::automatic);
+    f.ports.apply(interfaces({"lan1"}), dataplane::XdpMode::automatic);
     CHECK(f.row("wan0").kernel[0].mode == "generic");
     f.kernel->add_link(3, "lan1");
     f.ports.on_ready();
@@ -327,7 +327,7 @@ TEST_CASE("ports: without native XDP the fallback is generic, on a late port as 
 TEST_CASE("ports: patterns match the radios that come and go, never the WAN") {
     Fixture f;
     f.kernel->table = {{2, itf(2, "eth0")}, {3, itf(3, "eth1")}, {4, itf(4, "wlan0")}};
-    f.ports.apply(interfaces({"eth*", "wlan*"}, {"wlan*"}, "eth0"), policy::XdpMode::automatic);
+    f.ports.apply(interfaces({"eth*", "wlan*"}, {"wlan*"}, "eth0"), dataplane::XdpMode::automatic);
     CHECK(f.row("eth0").role == ports::Role::wan);
     CHECK(f.row("eth1").entry == "eth*");
     CHECK(f.row("wlan0").state == State::attached);
@@ -345,7 +345,7 @@ TEST_CASE("ports: patterns match the radios that come and go, never the WAN") {
 TEST_CASE("ports: a port renamed away loses warden's programs; one renamed into the policy gets them") {
     Fixture f;
     f.kernel->table = {{2, itf(2, "wan0")}, {3, itf(3, "lan1")}, {4, itf(4, "spare")}};
-    f.ports.apply(interfaces({"lan1"}), policy::XdpMode::automatic);
+    f.ports.apply(interfaces({"lan1"}), dataplane::XdpMode::automatic);
     f.kernel->rename(3, "old1");
     f.kernel->rename(4, "lan1");
     f.ports.on_ready();
@@ -360,9 +360,9 @@ TEST_CASE("ports: a port renamed away loses warden's programs; one renamed into 
 TEST_CASE("ports: a reload detaches what left the policy and attaches what joined it") {
     Fixture f;
     f.kernel->table = {{2, itf(2, "wan0")}, {3, itf(3, "lan1")}, {4, itf(4, "lan2")}};
-    f.ports.apply(interfaces({"lan1", "lan2"}), policy::XdpMode::automatic);
+    f.ports.apply(interfaces({"lan1", "lan2"}), dataplane::XdpMode::automatic);
     f.kernel->table[5] = itf(5, "lan3");
-    f.ports.apply(interfaces({"lan1", "lan3"}), policy::XdpMode::automatic);
+    f.ports.apply(interfaces({"lan1", "lan3"}), dataplane::XdpMode::automatic);
     CHECK(std::find(f.kernel->calls.begin(), f.kernel->calls.end(), "detach lan2 4") != f.kernel->calls.end());
     CHECK(f.kernel->hooks[4].empty());
     CHECK(f.row("lan3").state == State::attached);
@@ -375,7 +375,7 @@ TEST_CASE("status json: each port, and every program the kernel has on the ports
     Fixture f;
     f.kernel->table = {{2, itf(2, "wan0")}, {3, itf(3, "lan1")}};
     f.kernel->put(3, {"tc ingress", 55, "shaper", "tc", 1, 1});  // someone else's, listed too
-    f.ports.apply(interfaces({"lan1", "lan2"}), policy::XdpMode::automatic);
+    f.ports.apply(interfaces({"lan1", "lan2"}), dataplane::XdpMode::automatic);
     auto rows = f.ports.status();
     auto ports = ports::ports_json(rows);
     REQUIRE(ports.size() == 3);

@@ -24,7 +24,7 @@ void write(const fs::path& p, const std::string& text) {
 store::QuarantineRecord record(const char* mac, std::optional<int64_t> expires = std::nullopt) {
     store::QuarantineRecord r;
     r.mac = *net::Mac::parse(mac);
-    r.level = "restricted";
+    r.level = text::QuarantineLevel::restricted;
     r.origin = "detector";
     r.reason = "port scan: 900 ports in 10 s";
     r.since_ms = 1'790'000'000'000;
@@ -62,7 +62,7 @@ TEST_CASE("quarantine records round-trip through the state file") {
     CHECK_FALSE(out.moved_aside);
     REQUIRE(out.records.size() == 2);
     CHECK(out.records[0].mac == in[0].mac);
-    CHECK(out.records[0].level == "restricted");
+    CHECK(out.records[0].level == text::QuarantineLevel::restricted);
     CHECK(out.records[0].origin == "detector");
     CHECK(out.records[0].reason == in[0].reason);
     CHECK_FALSE(out.records[0].expires_ms);

@@ -328,7 +328,7 @@ TEST_CASE("a quarantine from the page goes through the control core, with the po
     auto added = src.recorded();
     REQUIRE(added.size() == 1);
     CHECK(added[0].mac == kLaptop);
-    CHECK(added[0].level == "restricted");
+    CHECK(added[0].level == text::QuarantineLevel::restricted);
     CHECK(added[0].origin == "operator");
     CHECK(added[0].by == "page:admin token");
     REQUIRE(added[0].expires_ms);
@@ -340,7 +340,7 @@ TEST_CASE("a quarantine from the page goes through the control core, with the po
     CHECK(r.status == 200);
     added = src.recorded();
     REQUIRE(added.size() == 1);  // the same device, new terms
-    CHECK(added[0].level == "isolate");
+    CHECK(added[0].level == text::QuarantineLevel::isolate);
     CHECK(!added[0].expires_ms);
     CHECK(added[0].reason == "odd");
 

@@ -1,9 +1,9 @@
-#include "policy/units.h"
+#include "text/units.h"
 
 #include <array>
 #include <limits>
 
-namespace warden::policy {
+namespace warden::text {
 
 namespace {
 
@@ -164,4 +164,4 @@ std::string format_size(uint64_t bytes) {
     return std::to_string(bytes) + "B";
 }
 
-}  // namespace warden::policy
+}  // namespace warden::text

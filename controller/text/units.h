@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace warden::policy {
+namespace warden::text {
 
 // A duration is one or more <digits><unit> groups, units largest first and each at most
 // once: "100ms", "90s", "15m", "1h", "7d", "1h30m", "1d12h". Units: d, h, m, s, ms.
@@ -31,4 +31,4 @@ std::optional<uint64_t> parse_size(std::string_view text, std::string* why = nul
 // "10MB", "512kB", "1536B": the largest unit that divides the value exactly.
 std::string format_size(uint64_t bytes);
 
-}  // namespace warden::policy
+}  // namespace warden::text
