@@ -31,9 +31,57 @@ expect() {
   unset EXPECT_OUT
 }
 
-EXPECT_OUT="quarantine add" expect 0 "--help lists the commands" -- "$warden" --help
+EXPECT_OUT="quarantine  cut devices off" expect 0 "--help lists the commands" -- "$warden" --help
 EXPECT_OUT="usage: warden quarantine add MAC" expect 0 "a command's --help" -- "$warden" quarantine add --help
 EXPECT_OUT="warden " expect 0 "--version" -- "$warden" --version
+
+# Help for a group and through `warden help`: on stdout, exit 0; the subcommands aligned.
+for group in quarantine block profile policy; do
+  out=$("$warden" "$group" --help 2>/dev/null)
+  rc=$?
+  if [[ $rc -eq 0 && "$out" == *"warden $group "* && "$out" == *"subcommands:"* ]]; then
+    echo "ok: warden $group --help prints the group's help on stdout"
+  else
+    echo "FAIL: warden $group --help: exit $rc, stdout:"
+    echo "$out" | sed 's/^/    /'
+    failures=$((failures + 1))
+  fi
+  # The column where each subcommand's summary starts: one column for all.
+  columns=$(awk '/^subcommands:/ { on = 1; next } on && /^$/ { exit } on && /^  [a-z]/ { match($0, /^  [a-z]+ +/); print RLENGTH }' <<<"$out" | sort -u)
+  if [[ $(wc -l <<<"$columns") -eq 1 && $columns -gt 2 ]]; then
+    echo "ok: warden $group --help aligns its subcommands"
+  else
+    echo "FAIL: warden $group --help: summaries start at columns $(echo $columns)"
+    failures=$((failures + 1))
+  fi
+done
+same_output() {  # DESCRIPTION -- COMMAND_A... -- COMMAND_B...: both print the same on stdout, exit 0
+  local what=$1 a=() b=()
+  shift 2
+  while [[ $1 != -- ]]; do a+=("$1"); shift; done
+  shift
+  b=("$@")
+  local out_a out_b
+  out_a=$("${a[@]}" 2>/dev/null) && out_b=$("${b[@]}" 2>/dev/null)
+  if [[ $? -eq 0 && -n $out_a && "$out_a" == "$out_b" ]]; then
+    echo "ok: $what"
+  else
+    echo "FAIL: $what"
+    diff <(echo "$out_a") <(echo "$out_b") | sed 's/^/    /'
+    failures=$((failures + 1))
+  fi
+}
+same_output "warden help is warden --help" -- "$warden" help -- "$warden" --help
+same_output "warden help quarantine is warden quarantine --help" -- "$warden" help quarantine -- "$warden" quarantine --help
+same_output "warden help block add is warden block add --help" -- "$warden" help block add -- "$warden" block add --help
+EXPECT_OUT='unknown command "quarantne" (did you mean "quarantine"?)' expect 2 "a misspelt command" -- \
+  "$warden" quarantne
+EXPECT_OUT='unknown subcommand "ad" (did you mean "add"?)' expect 2 "a misspelt subcommand" -- \
+  "$warden" quarantine ad 02:00:00:00:00:01
+EXPECT_OUT='(did you mean "--explain"?)' expect 2 "a misspelt option" -- "$warden" devices --explian 02:00:00:00:00:01
+EXPECT_OUT='no command "block ad" (did you mean "add"?)' expect 2 "warden help of a misspelt subcommand" -- \
+  "$warden" help block ad
+EXPECT_OUT='(did you mean "policy"?)' expect 2 "warden help of a misspelt command" -- "$warden" help polcy
 expect 2 "no command is a usage error" -- "$warden"
 EXPECT_OUT="unknown command" expect 2 "an unknown command" -- "$warden" frobnicate
 EXPECT_OUT="needs a subcommand" expect 2 "a group without its subcommand" -- "$warden" quarantine
