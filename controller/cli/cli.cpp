@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/help.h"
 #include "log/log.h"
+#include "version/version.h"
 
 namespace po = boost::program_options;
 
@@ -105,7 +106,7 @@ int main(int argc, char** argv) {
     if (!cmd) {
         for (const auto& a : rest)
             if (a == "--version") {
-                std::cout << "warden " << WARDEN_VERSION << "\n";
+                std::cout << version::line() << "\n";
                 return 0;
             }
         bool help = asks_for_help(rest);

@@ -6,6 +6,7 @@
 #include "cli/command_table.h"
 #include "policy/schema.h"
 #include "store/layout.h"
+#include "version/version.h"
 
 namespace po = boost::program_options;
 
@@ -69,7 +70,7 @@ std::string sentence(std::string s) {
 
 void header(std::ostream& out, const std::string& title, int section, const std::string& manual) {
     out << ".\\\" Written by `warden man` from warden's own tables; do not edit.\n"
-        << ".TH " << title << " " << section << " \"\" \"warden " << WARDEN_VERSION << "\" \"" << manual << "\"\n";
+        << ".TH " << title << " " << section << " \"\" \"warden " << version::release() << "\" \"" << manual << "\"\n";
 }
 
 // ".TP" entries for options: "-c, --config FILE" and what it does (and its default).

@@ -33,7 +33,13 @@ expect() {
 
 EXPECT_OUT="quarantine  cut devices off" expect 0 "--help lists the commands" -- "$warden" --help
 EXPECT_OUT="usage: warden quarantine add MAC" expect 0 "a command's --help" -- "$warden" quarantine add --help
-EXPECT_OUT="warden " expect 0 "--version" -- "$warden" --version
+out=$("$warden" --version 2>&1)
+if [[ "$out" =~ ^warden\ [0-9.]+\ \(commit\ ([0-9a-f]{7,}(-dirty)?|unknown),\ libbpf\ [0-9]+\.[0-9]+\)$ ]]; then
+  echo "ok: --version names the release, the commit and libbpf"
+else
+  echo "FAIL: --version says \"$out\""
+  failures=$((failures + 1))
+fi
 
 # Help for a group and through `warden help`: on stdout, exit 0; the subcommands aligned.
 for group in quarantine block profile policy; do
