@@ -130,20 +130,28 @@ const std::vector<Command>& commands() {
                  "force", "load even prefixes that would cut the LAN off from the gateway");
          },
          {{.name = "FILE", .file = true}}, cmd_block_load},
-        {"events", "[--follow] [--last N] [--json]",
-         "what happened: quarantines, releases, blocked traffic, new devices", "",
+        {"events", "[--since TIME] [--device MAC] [--kind KIND,...] [--follow] [--last N] [--json]",
+         "what happened: quarantines, releases, blocked traffic, new devices",
+         "TIME is a duration ago (15m, 7d), today, yesterday, or a time such as 2026-12-07 14:30\n"
+         "(local time, or with Z or an offset such as +01:00). KIND is an event's kind as --json\n"
+         "shows it (quarantine, release, finding, new_device, ...); several, comma-separated.\n"
+         "--last counts the events that pass the filters.",
          [](po::options_description& o) {
-             o.add_options()("follow,f", "keep printing new events as they come (Ctrl-C stops)")(
+             o.add_options()("since", text("TIME"), "only events from TIME on")(
+                 "device", text("MAC"), "only this device's events")(
+                 "kind", text("KIND"), "only events of these kinds (comma-separated)")(
+                 "follow,f", "keep printing new events as they come (Ctrl-C stops)")(
                  "last", po::value<int>()->default_value(50)->value_name("N"), "print the last N events (0: all)");
          },
          {}, cmd_events},
-        {"alerts", "[--device MAC] [--since DURATION] [--json]",
+        {"alerts", "[--device MAC] [--since TIME] [--json]",
          "the behaviour engine's findings: when, which device, what it did, what was done",
-         "From the events log, newest last. DURATION is like 90s, 15m, 1h, 7d. The evidence says\n"
+         "From the events log, newest last. TIME is as for `warden events`: 15m, today, yesterday,\n"
+         "2026-12-07 14:30. The evidence says\n"
          "what was measured against what is normal for the device and the threshold.",
          [](po::options_description& o) {
              o.add_options()("device", text("MAC"), "only this device's findings")(
-                 "since", text("DURATION"), "only findings of the last DURATION");
+                 "since", text("TIME"), "only findings from TIME on");
          },
          {}, cmd_alerts},
         {"profile export", "FILE", "write the learned per-type behaviour profiles (no MACs, names or addresses)",
@@ -190,7 +198,7 @@ void common_options(po::options_description& o) {
         "pin-dir", text("DIR"), "where the maps are pinned (default /sys/fs/bpf/warden)")(
         "state-dir", text("DIR"), "where state is kept (default /var/lib/warden)")(
         "log-level", text("debug|info|warn|error"), "how much warden run logs")(
-        "json", "print JSON instead of a table");
+        "json", "print JSON instead of a table")("utc", "print times in UTC (default: local time with its offset)");
 }
 
 po::options_description all_options(const Command& command) {

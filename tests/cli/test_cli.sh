@@ -178,8 +178,8 @@ EXPECT_OUT="usage: warden alerts" expect 0 "alerts --help" -- "$warden" alerts -
 EXPECT_OUT="--false-positive" expect 0 "quarantine del --help names --false-positive" -- "$warden" quarantine del --help
 EXPECT_OUT="not a MAC address" expect 2 "alerts with a bad --device" -- \
   "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" alerts --device nope
-EXPECT_OUT="--since \"yesterday\"" expect 2 "alerts with a bad --since" -- \
-  "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" alerts --since yesterday
+EXPECT_OUT="--since \"last week\"" expect 2 "alerts with a bad --since" -- \
+  "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" alerts --since "last week"
 EXPECT_OUT="no findings" expect 0 "alerts with an empty events log" -- \
   "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" alerts
 EXPECT_OUT="a detector goes with a false positive" expect 2 "--detector without --false-positive" -- \
@@ -220,6 +220,43 @@ else
 fi
 EXPECT_OUT="nothing learned yet" expect 1 "profile export with nothing learned" -- \
   "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" profile export "$tmp/exported.json"
+
+# events --since, --device, --kind, --utc (times in local time with their offset by default).
+mkdir -p "$tmp/ev"
+now_ms=$(($(date +%s) * 1000))
+{
+  printf '{"kind":"start","time":"x","ts_ms":%d,"pid":1}\n' $((now_ms - 3 * 86400000))
+  printf '{"kind":"quarantine","time":"x","ts_ms":%d,"mac":"02:00:00:00:00:01","level":"isolate","by":"operator","reason":"old"}\n' $((now_ms - 2 * 86400000))
+  printf '{"kind":"new_device","time":"x","ts_ms":%d,"mac":"02:00:00:00:00:02","interface":"lan1"}\n' $((now_ms - 20000))
+  printf '{"kind":"release","time":"x","ts_ms":%d,"mac":"02:00:00:00:00:01","why":"operator","by":"operator"}\n' $((now_ms - 10000))
+} >"$tmp/ev/events.jsonl"
+events() { "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/ev" events --json "$@" 2>&1 | python3 -c 'import json,sys; print(" ".join(json.loads(l)["kind"] for l in sys.stdin if l.strip()))'; }
+check_events() {  # DESCRIPTION EXPECTED_KINDS -- ARGS...
+  local what=$1 want=$2 got
+  shift 3
+  got=$(events "$@")
+  if [[ "$got" == "$want" ]]; then echo "ok: events $what"; else
+    echo "FAIL: events $what: [$got], expected [$want]"
+    failures=$((failures + 1))
+  fi
+}
+check_events "--since 15m" "new_device release" -- --since 15m
+check_events "--since a date" "new_device release" -- --since "$(date +%Y-%m-%d)"
+check_events "--since today" "new_device release" -- --since today
+check_events "--since yesterday" "new_device release" -- --since yesterday
+check_events "--kind" "quarantine release" -- --kind quarantine,release
+check_events "--device" "quarantine release" -- --device 02:00:00:00:00:01
+check_events "--device and --kind" "release" -- --device 02:00:00:00:00:01 --kind release
+check_events "--since an absolute time" "quarantine new_device release" -- \
+  --since "$(date -d @$(((now_ms - 2 * 86400000 - 1000) / 1000)) '+%Y-%m-%d %H:%M:%S')"
+EXPECT_OUT='--since "last week": expected a duration' expect 2 "events with a bad --since" -- \
+  "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/ev" events --since "last week"
+EXPECT_OUT='--kind "quarantine,Release"' expect 2 "events with a bad --kind" -- \
+  "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/ev" events --kind quarantine,Release
+EXPECT_OUT="$(TZ=UTC date -d @$(((now_ms - 10000) / 1000)) '+%Y-%m-%d %H:%M:%S') UTC  02:00:00:00:00:01 released" \
+  expect 0 "events --utc prints UTC times" -- "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/ev" events --utc --kind release
+EXPECT_OUT="$(TZ=Asia/Kolkata date -d @$(((now_ms - 10000) / 1000)) '+%Y-%m-%d %H:%M:%S') +05:30  02:00:00:00:00:01 released" \
+  expect 0 "events prints local times with their offset" -- env TZ=Asia/Kolkata "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/ev" events --kind release
 
 if ((failures > 0)); then
   echo "$failures failure(s)"
