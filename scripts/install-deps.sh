@@ -21,6 +21,8 @@ packages=(
   # warden top (ncurses) and its tmux test; systemd-analyze for the unit check (systemd is
   # not started); aha and a monospace font for scripts/screenshot-top.sh
   libncurses-dev tmux systemd dash aha fonts-dejavu-core
+  # the man pages the build writes are checked by rendering them (man -l)
+  man-db groff-base
 )
 # npm comes with NodeSource's nodejs; with Debian's nodejs it is a package of its own (and
 # Debian's npm conflicts with NodeSource's nodejs, so it is asked for only when missing).

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/time_arg.h"
 #include "cli/format.h"
 #include "text/units.h"
 #include "store/events_log.h"
@@ -55,9 +56,8 @@ int cmd_alerts(Context& ctx) {
     std::optional<int64_t> since_ms;
     if (ctx.vm.count("since")) {
         std::string t = ctx.vm["since"].as<std::string>(), why;
-        auto d = text::parse_duration(t, &why);
-        if (!d) throw UsageError("--since \"" + t + "\": " + why);
-        since_ms = now - d->count();
+        since_ms = parse_since(t, now, &why);
+        if (!since_ms) throw UsageError("--since \"" + t + "\": " + why);
     }
 
     store::StateDir state(ctx.state_dir());

@@ -1,6 +1,8 @@
-// warden events [--follow]: the events log, as sentences or JSON lines.
+// warden events [--since TIME] [--device MAC] [--kind KIND,...] [--follow]: the events log, as
+// sentences or JSON lines.
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -10,7 +12,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/device_view.h"
 #include "cli/event_text.h"
+#include "cli/time_arg.h"
+#include "net/address.h"
 #include "store/events_log.h"
 #include "store/state.h"
 
@@ -22,6 +27,51 @@ namespace {
 
 volatile std::sig_atomic_t stop_following = 0;
 
+// Which events --since, --device and --kind let through.
+struct Filter {
+    std::optional<int64_t> since_ms;
+    std::optional<std::string> mac;
+    std::vector<std::string> kinds;
+
+    bool passes(const json& e) const {
+        if (since_ms && e.value("ts_ms", int64_t(0)) < *since_ms) return false;
+        if (mac && !(e.contains("mac") && e["mac"].is_string() && e["mac"].get<std::string>() == *mac)) return false;
+        if (!kinds.empty() && std::find(kinds.begin(), kinds.end(), event_kind(e)) == kinds.end()) return false;
+        return true;
+    }
+};
+
+Filter filter_of(Context& ctx) {
+    Filter f;
+    if (ctx.vm.count("since")) {
+        std::string t = ctx.vm["since"].as<std::string>(), why;
+        f.since_ms = parse_since(t, store::now_unix_ms(), &why);
+        if (!f.since_ms) throw UsageError("--since \"" + t + "\": " + why);
+    }
+    if (ctx.vm.count("device")) {
+        std::string t = ctx.vm["device"].as<std::string>();
+        auto mac = net::Mac::parse(t);
+        if (!mac) throw UsageError("--device: not a MAC address: \"" + t + "\" (expected aa:bb:cc:dd:ee:ff)");
+        f.mac = mac->str();
+    }
+    if (ctx.vm.count("kind")) {
+        std::string list = ctx.vm["kind"].as<std::string>();
+        size_t start = 0;
+        for (;;) {
+            size_t comma = list.find(',', start);
+            std::string kind = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+            bool word = !kind.empty() && std::all_of(kind.begin(), kind.end(), [](char c) {
+                return (c >= 'a' && c <= 'z') || c == '_';
+            });
+            if (!word) throw UsageError("--kind \"" + list + "\": \"" + kind + "\" is not an event kind (such as quarantine or finding)");
+            f.kinds.push_back(kind);
+            if (comma == std::string::npos) break;
+            start = comma + 1;
+        }
+    }
+    return f;
+}
+
 }  // namespace
 
 int cmd_events(Context& ctx) {
@@ -29,15 +79,22 @@ int cmd_events(Context& ctx) {
     int last = ctx.vm["last"].as<int>();
     if (last < 0) throw UsageError("--last must be 0 (all) or more");
     std::vector<std::string> problems;
-    auto events = store::EventLog::read_all(state.events_file(), ctx.events_keep(), &problems);
+    Filter filter = filter_of(ctx);
+    auto all = store::EventLog::read_all(state.events_file(), ctx.events_keep(), &problems);
     for (const auto& p : problems) std::cerr << "warning: " << p << "\n";
+    std::vector<json> events;
+    for (auto& e : all)
+        if (filter.passes(e)) events.push_back(std::move(e));
     size_t from = last == 0 || events.size() <= size_t(last) ? 0 : events.size() - last;
     auto print = [&](const json& e) {
-        std::cout << (ctx.json ? e.dump() : event_line(e)) << "\n" << std::flush;
+        if (!filter.passes(e)) return;
+        std::cout << (ctx.json ? e.dump() : event_line(e, ctx.vm.count("utc") > 0)) << "\n" << std::flush;
     };
     for (size_t i = from; i < events.size(); ++i) print(events[i]);
     if (!ctx.vm.count("follow")) {
-        if (events.empty() && !ctx.json) std::cerr << "no events yet (" << state.events_file().string() << ")\n";
+        if (events.empty() && !ctx.json)
+            std::cerr << (all.empty() ? "no events yet (" + state.events_file().string() + ")" : "no events match")
+                      << "\n";
         return 0;
     }
 

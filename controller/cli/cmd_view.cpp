@@ -22,6 +22,7 @@
 #include "identity/types.h"
 #include "quarantine/quarantine.h"
 #include "store/state.h"
+#include "version/version.h"
 
 namespace warden::cli {
 
@@ -117,7 +118,8 @@ int cmd_status(Context& ctx) {
     json out{{"controller", pid ? json{{"running", true}, {"pid", *pid}} : json{{"running", false}}},
              {"pin_dir", pin_dir},
              {"state_dir", state_dir},
-             {"maps_pinned", pinned}};
+             {"maps_pinned", pinned},
+             {"build", version::to_json()}};  // this command's; the controller's is under controller
     if (!pinned) {
         if (ctx.json) {
             std::cout << out.dump(2) << "\n";
@@ -182,6 +184,7 @@ int cmd_status(Context& ctx) {
         out["snapshot_age_ms"] = store::now_unix_ms() - snapshot.value("updated_ms", int64_t(0));
         if (snapshot.contains("health")) out["health"] = snapshot["health"];
         if (snapshot.contains("inventory")) out["inventory"] = snapshot["inventory"];
+        if (pid && snapshot.contains("build")) out["controller"]["build"] = snapshot["build"];
     }
 
     if (ctx.json) {
@@ -192,6 +195,11 @@ int cmd_status(Context& ctx) {
         int64_t up = store::now_unix_ms() - out.value("started_ms", store::now_unix_ms());
         std::cout << "controller: running (pid " << *pid << ", up " << human_age(up) << "), policy "
                   << out.value("policy", std::string("?")) << "\n";
+        if (out["controller"].contains("build")) {
+            const auto& b = out["controller"]["build"];
+            std::cout << "build: warden " << b.value("version", "?") << ", commit " << b.value("commit", "?")
+                      << ", libbpf " << b.value("libbpf", "?") << "\n";
+        }
         json health = out.value("health", json::object());
         if (health.value("state", "ok") == "ok") {
             std::cout << "health: ok\n";

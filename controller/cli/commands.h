@@ -25,5 +25,8 @@ int cmd_alerts(Context& ctx);
 int cmd_profile_export(Context& ctx);
 int cmd_profile_import(Context& ctx);
 int cmd_profile_merge(Context& ctx);
+int cmd_help(Context& ctx);
+int cmd_completion(Context& ctx);
+int cmd_man(Context& ctx);
 
 }  // namespace warden::cli

@@ -1,6 +1,7 @@
 #include "cli/event_text.h"
 
 #include "cli/device_view.h"
+#include "cli/time_arg.h"
 #include "store/events_log.h"
 
 namespace warden::cli {
@@ -68,6 +69,10 @@ std::string event_sentence(const json& e) {
     return kind + " " + e.dump();
 }
 
-std::string event_line(const json& e) { return field(e, "time") + "  " + event_sentence(e); }
+std::string event_line(const json& e, bool utc) {
+    std::string when = e.contains("ts_ms") && e["ts_ms"].is_number_integer() ? format_time(e["ts_ms"].get<int64_t>(), utc)
+                                                                               : field(e, "time");
+    return when + "  " + event_sentence(e);
+}
 
 }  // namespace warden::cli

@@ -20,6 +20,7 @@
 #include "daemon/identification.h"
 #include "daemon/inventory.h"
 #include "daemon/loop_queue.h"
+#include "daemon/notify.h"
 #include "daemon/status.h"
 #include "daemon/traffic.h"
 #include "dataplane/attach.h"
@@ -134,6 +135,10 @@ private:
     LoopQueue queue_;
     std::unique_ptr<control::SocketServer> socket_;
     std::unique_ptr<web::Service> web_;
+
+    // systemd (Type=notify): ready once enforcing, then a status line as it changes.
+    Notifier notifier_;
+    std::string notify_status() const;
 
     // Figures for status and metrics.
     PollFigures figures_;
@@ -602,6 +607,7 @@ int Controller::run() {
     }
     log::info("running: polling every {} ms", policy_.interval.count());
     poll();
+    notifier_.ready(notify_status());
 
     bool running = true;
     while (running) {
@@ -620,6 +626,7 @@ int Controller::run() {
                     if (read(tfd, &ticks, sizeof ticks) < 0) continue;
                     reader_->drain();
                     poll();
+                    notifier_.status(notify_status());
                 } else if (fd == queue_.fd()) {
                     queue_.drain();
                 } else if (fd == ports_->fd()) {
@@ -650,8 +657,15 @@ int Controller::run() {
     close(tfd);
     timer_fd_ = -1;
     close(sfd);
+    notifier_.stopping();
     stop();
     return 0;
+}
+
+std::string Controller::notify_status() const {
+    size_t attached = 0;
+    for (const auto& p : ports_->status()) attached += p.state == ports::State::attached;
+    return status_line(attached, inventory_->records().size(), control_->book().records().size());
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "store/files.h"
+#include "version/version.h"
 
 namespace warden::daemon {
 
@@ -18,6 +19,7 @@ json status_json(const StatusInputs& in) {
         reload = {{"generation", in.reload->generation}, {"ok", in.reload->ok}, {"ms", in.reload->ms},
                   {"errors", in.reload->errors}};
     return {{"pid", getpid()},
+            {"build", version::to_json()},
             {"started_ms", in.started_ms},
             {"updated_ms", store::now_unix_ms()},
             {"policy", in.policy},

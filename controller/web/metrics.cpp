@@ -9,6 +9,7 @@
 
 #include "engine/config.h"
 #include "text/level.h"
+#include "version/version.h"
 
 namespace warden::web {
 
@@ -112,6 +113,9 @@ std::string escape_label_value(std::string_view value) {
 
 std::string render_metrics(const Snapshot& s) {
     Exposition e;
+    e.family("warden_build_info", "gauge", "The build of the running warden: release, commit and the libbpf it runs with (always 1).");
+    e.sample("warden_build_info",
+             {{"version", version::release()}, {"commit", version::commit()}, {"libbpf", version::libbpf()}}, uint64_t{1});
     // Devices the kernel counts now (one only the inventory remembers has no counters).
     std::vector<const view::DeviceView*> devices;
     for (const auto& d : s.devices)

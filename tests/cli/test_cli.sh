@@ -31,9 +31,63 @@ expect() {
   unset EXPECT_OUT
 }
 
-EXPECT_OUT="quarantine add" expect 0 "--help lists the commands" -- "$warden" --help
+EXPECT_OUT="quarantine  cut devices off" expect 0 "--help lists the commands" -- "$warden" --help
 EXPECT_OUT="usage: warden quarantine add MAC" expect 0 "a command's --help" -- "$warden" quarantine add --help
-EXPECT_OUT="warden " expect 0 "--version" -- "$warden" --version
+out=$("$warden" --version 2>&1)
+if [[ "$out" =~ ^warden\ [0-9.]+\ \(commit\ ([0-9a-f]{7,}(-dirty)?|unknown),\ libbpf\ [0-9]+\.[0-9]+\)$ ]]; then
+  echo "ok: --version names the release, the commit and libbpf"
+else
+  echo "FAIL: --version says \"$out\""
+  failures=$((failures + 1))
+fi
+
+# Help for a group and through `warden help`: on stdout, exit 0; the subcommands aligned.
+for group in quarantine block profile policy; do
+  out=$("$warden" "$group" --help 2>/dev/null)
+  rc=$?
+  if [[ $rc -eq 0 && "$out" == *"warden $group "* && "$out" == *"subcommands:"* ]]; then
+    echo "ok: warden $group --help prints the group's help on stdout"
+  else
+    echo "FAIL: warden $group --help: exit $rc, stdout:"
+    echo "$out" | sed 's/^/    /'
+    failures=$((failures + 1))
+  fi
+  # The column where each subcommand's summary starts: one column for all.
+  columns=$(awk '/^subcommands:/ { on = 1; next } on && /^$/ { exit } on && /^  [a-z]/ { match($0, /^  [a-z]+ +/); print RLENGTH }' <<<"$out" | sort -u)
+  if [[ $(wc -l <<<"$columns") -eq 1 && $columns -gt 2 ]]; then
+    echo "ok: warden $group --help aligns its subcommands"
+  else
+    echo "FAIL: warden $group --help: summaries start at columns $(echo $columns)"
+    failures=$((failures + 1))
+  fi
+done
+same_output() {  # DESCRIPTION -- COMMAND_A... -- COMMAND_B...: both print the same on stdout, exit 0
+  local what=$1 a=() b=()
+  shift 2
+  while [[ $1 != -- ]]; do a+=("$1"); shift; done
+  shift
+  b=("$@")
+  local out_a out_b
+  out_a=$("${a[@]}" 2>/dev/null) && out_b=$("${b[@]}" 2>/dev/null)
+  if [[ $? -eq 0 && -n $out_a && "$out_a" == "$out_b" ]]; then
+    echo "ok: $what"
+  else
+    echo "FAIL: $what"
+    diff <(echo "$out_a") <(echo "$out_b") | sed 's/^/    /'
+    failures=$((failures + 1))
+  fi
+}
+same_output "warden help is warden --help" -- "$warden" help -- "$warden" --help
+same_output "warden help quarantine is warden quarantine --help" -- "$warden" help quarantine -- "$warden" quarantine --help
+same_output "warden help block add is warden block add --help" -- "$warden" help block add -- "$warden" block add --help
+EXPECT_OUT='unknown command "quarantne" (did you mean "quarantine"?)' expect 2 "a misspelt command" -- \
+  "$warden" quarantne
+EXPECT_OUT='unknown subcommand "ad" (did you mean "add"?)' expect 2 "a misspelt subcommand" -- \
+  "$warden" quarantine ad 02:00:00:00:00:01
+EXPECT_OUT='(did you mean "--explain"?)' expect 2 "a misspelt option" -- "$warden" devices --explian 02:00:00:00:00:01
+EXPECT_OUT='no command "block ad" (did you mean "add"?)' expect 2 "warden help of a misspelt subcommand" -- \
+  "$warden" help block ad
+EXPECT_OUT='(did you mean "policy"?)' expect 2 "warden help of a misspelt command" -- "$warden" help polcy
 expect 2 "no command is a usage error" -- "$warden"
 EXPECT_OUT="unknown command" expect 2 "an unknown command" -- "$warden" frobnicate
 EXPECT_OUT="needs a subcommand" expect 2 "a group without its subcommand" -- "$warden" quarantine
@@ -124,8 +178,8 @@ EXPECT_OUT="usage: warden alerts" expect 0 "alerts --help" -- "$warden" alerts -
 EXPECT_OUT="--false-positive" expect 0 "quarantine del --help names --false-positive" -- "$warden" quarantine del --help
 EXPECT_OUT="not a MAC address" expect 2 "alerts with a bad --device" -- \
   "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" alerts --device nope
-EXPECT_OUT="--since \"yesterday\"" expect 2 "alerts with a bad --since" -- \
-  "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" alerts --since yesterday
+EXPECT_OUT="--since \"last week\"" expect 2 "alerts with a bad --since" -- \
+  "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" alerts --since "last week"
 EXPECT_OUT="no findings" expect 0 "alerts with an empty events log" -- \
   "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" alerts
 EXPECT_OUT="a detector goes with a false positive" expect 2 "--detector without --false-positive" -- \
@@ -166,6 +220,43 @@ else
 fi
 EXPECT_OUT="nothing learned yet" expect 1 "profile export with nothing learned" -- \
   "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" profile export "$tmp/exported.json"
+
+# events --since, --device, --kind, --utc (times in local time with their offset by default).
+mkdir -p "$tmp/ev"
+now_ms=$(($(date +%s) * 1000))
+{
+  printf '{"kind":"start","time":"x","ts_ms":%d,"pid":1}\n' $((now_ms - 3 * 86400000))
+  printf '{"kind":"quarantine","time":"x","ts_ms":%d,"mac":"02:00:00:00:00:01","level":"isolate","by":"operator","reason":"old"}\n' $((now_ms - 2 * 86400000))
+  printf '{"kind":"new_device","time":"x","ts_ms":%d,"mac":"02:00:00:00:00:02","interface":"lan1"}\n' $((now_ms - 20000))
+  printf '{"kind":"release","time":"x","ts_ms":%d,"mac":"02:00:00:00:00:01","why":"operator","by":"operator"}\n' $((now_ms - 10000))
+} >"$tmp/ev/events.jsonl"
+events() { "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/ev" events --json "$@" 2>&1 | python3 -c 'import json,sys; print(" ".join(json.loads(l)["kind"] for l in sys.stdin if l.strip()))'; }
+check_events() {  # DESCRIPTION EXPECTED_KINDS -- ARGS...
+  local what=$1 want=$2 got
+  shift 3
+  got=$(events "$@")
+  if [[ "$got" == "$want" ]]; then echo "ok: events $what"; else
+    echo "FAIL: events $what: [$got], expected [$want]"
+    failures=$((failures + 1))
+  fi
+}
+check_events "--since 15m" "new_device release" -- --since 15m
+check_events "--since a date" "new_device release" -- --since "$(date +%Y-%m-%d)"
+check_events "--since today" "new_device release" -- --since today
+check_events "--since yesterday" "new_device release" -- --since yesterday
+check_events "--kind" "quarantine release" -- --kind quarantine,release
+check_events "--device" "quarantine release" -- --device 02:00:00:00:00:01
+check_events "--device and --kind" "release" -- --device 02:00:00:00:00:01 --kind release
+check_events "--since an absolute time" "quarantine new_device release" -- \
+  --since "$(date -d @$(((now_ms - 2 * 86400000 - 1000) / 1000)) '+%Y-%m-%d %H:%M:%S')"
+EXPECT_OUT='--since "last week": expected a duration' expect 2 "events with a bad --since" -- \
+  "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/ev" events --since "last week"
+EXPECT_OUT='--kind "quarantine,Release"' expect 2 "events with a bad --kind" -- \
+  "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/ev" events --kind quarantine,Release
+EXPECT_OUT="$(TZ=UTC date -d @$(((now_ms - 10000) / 1000)) '+%Y-%m-%d %H:%M:%S') UTC  02:00:00:00:00:01 released" \
+  expect 0 "events --utc prints UTC times" -- "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/ev" events --utc --kind release
+EXPECT_OUT="$(TZ=Asia/Kolkata date -d @$(((now_ms - 10000) / 1000)) '+%Y-%m-%d %H:%M:%S') +05:30  02:00:00:00:00:01 released" \
+  expect 0 "events prints local times with their offset" -- env TZ=Asia/Kolkata "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/ev" events --kind release
 
 if ((failures > 0)); then
   echo "$failures failure(s)"

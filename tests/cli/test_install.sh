@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `cmake --install` into a temporary DESTDIR, as a gateway would get it with --prefix /usr:
 # the binary, the unit (naming that binary and /etc/warden/policy.yaml), the policy and the
-# device-type rules in /etc/warden (not /usr/etc), the docs; a second install keeps an
+# device-type rules in /etc/warden (not /usr/etc), the docs, the shell completions and the man
+# pages; a second install keeps an
 # operator's edited policy; another prefix gets its own etc and a unit that names it.
 #   tests/cli/test_install.sh BUILD_DIR
 set -uo pipefail
@@ -25,7 +26,10 @@ install_into() {  # DESTDIR PREFIX
 root=$tmp/root
 if install_into "$root" /usr; then
   for f in usr/bin/warden usr/lib/systemd/system/warden.service etc/warden/policy.yaml \
-    etc/warden/device-types.yaml usr/share/doc/warden/README.md; do
+    etc/warden/device-types.yaml usr/share/doc/warden/README.md \
+    usr/share/bash-completion/completions/warden usr/share/zsh/vendor-completions/_warden \
+    usr/share/fish/vendor_completions.d/warden.fish usr/share/man/man8/warden.8 \
+    usr/share/man/man5/warden-policy.5; do
     [[ -s "$root/$f" ]] || fail "--prefix /usr did not install /$f"
   done
   [[ -x "$root/usr/bin/warden" ]] || fail "/usr/bin/warden is not executable"
@@ -35,7 +39,10 @@ if install_into "$root" /usr; then
   "$root/usr/bin/warden" --version | grep -q '^warden ' || fail "the installed binary does not run"
   "$root/usr/bin/warden" policy check "$root/etc/warden/policy.yaml" >/dev/null ||
     fail "the installed policy does not pass warden policy check"
-  ((failures == 0)) && echo "ok: --prefix /usr installs the binary, the unit, /etc/warden and the docs"
+  bash -c 'source "$1" && complete -p warden' _ "$root/usr/share/bash-completion/completions/warden" 2>&1 |
+    grep -q -- '-F _warden warden$' || fail "the installed bash completion does not register for warden"
+  ((failures == 0)) &&
+    echo "ok: --prefix /usr installs the binary, the unit, /etc/warden, the docs, completions and man pages"
 
   echo "# edited by the operator" >>"$root/etc/warden/policy.yaml"
   install_into "$root" /usr && {
