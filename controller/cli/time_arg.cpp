@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <ctime>
 
-#include "policy/units.h"
+#include "text/units.h"
 
 namespace warden::cli {
 
@@ -43,7 +43,7 @@ std::optional<int64_t> parse_since(const std::string& text, int64_t now_ms, std:
     if (text == "yesterday") return local_midnight(now_ms, 1);
     if (!text.empty() && text[0] >= '0' && text[0] <= '9' && text.find('-') == std::string::npos) {
         std::string duration_why;
-        auto d = policy::parse_duration(text, &duration_why);
+        auto d = text::parse_duration(text, &duration_why);
         if (!d) {
             *why = duration_why + " (a duration such as 15m or 7d, today, yesterday, or a time such as 2026-12-07 14:30)";
             return std::nullopt;

@@ -8,6 +8,9 @@ namespace warden::policy {
 
 namespace {
 
+using text::format_duration;
+using text::format_size;
+
 std::string number(double v) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%g", v);
@@ -71,7 +74,7 @@ std::vector<SchemaKey> build() {
          "[eth1, wlan*]"},
         {"interfaces.optional", "a list of entries of interfaces.lan (or the wan)", "",
          "Entries that may be absent without a warning, such as radios that come and go.", "[]"},
-        {"xdp_mode", "native, generic or auto", std::string(to_string(p.xdp_mode)),
+        {"xdp_mode", "native, generic or auto", std::string(dataplane::xdp_mode_name(p.xdp_mode)),
          "How the XDP programs attach: driver mode, generic mode, or native where possible."},
         {"interval", duration_range(interval_min, interval_max), duration(p.interval),
          "How often the controller reads the maps."},
@@ -98,7 +101,7 @@ std::vector<SchemaKey> build() {
         {"map_sizes.events_kb", range(events_kb_bounds) + " (KiB)", whole(p.map_sizes.events_bytes / 1024),
          "The events ring buffer in KiB (1,024 bytes), rounded up to a power of two."},
         {"quarantine", "a mapping", "", "What `warden quarantine add` does when it is not told."},
-        {"quarantine.default_level", "isolate or restricted", std::string(to_string(p.quarantine.level)),
+        {"quarantine.default_level", "isolate or restricted", std::string(text::name(p.quarantine.level)),
          "isolate cuts the device off; restricted leaves it DHCP and DNS only."},
         {"quarantine.default_duration", duration_range(quarantine_duration_min, quarantine_duration_max) + ", or forever",
          optional_duration(p.quarantine.duration), "How long a quarantine lasts."},
