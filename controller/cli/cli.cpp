@@ -154,6 +154,30 @@ const std::vector<Command>& commands() {
              o.add_options()("output,o", po::value<std::string>(), "where the merged profiles go");
          },
          {"file..."}, cmd_profile_merge},
+        {"fleet status", "[--json]", "the operator's channel: connected, broker, queue, what was dropped",
+         "Asks the running controller (docs/FLEET.md).", no_options, {}, cmd_fleet_status},
+        {"fleet aggregate", "--host H --sign-key KEY [options]",
+         "the operator's side: merge the fleet's per-type profiles into signed, retained priors",
+         "Subscribes to prof/v1/<type>/+ for the types of its shard (--types, default all), keeps\n"
+         "the latest profile of each (type, gateway) in --state, merges each type exactly, and\n"
+         "publishes the prior of a type that at least --min-homes gateways contributed to, signed\n"
+         "with --sign-key, retained on bcast/v1/priors/<type>, every --every when it changed.",
+         [](po::options_description& o) {
+             o.add_options()("host", po::value<std::string>(), "the broker")(
+                 "port", po::value<uint16_t>()->default_value(8883), "its port")(
+                 "ca", po::value<std::string>(), "the broker's CA (PEM)")(
+                 "cert", po::value<std::string>(), "the aggregator's client certificate (PEM)")(
+                 "key", po::value<std::string>(), "its private key (PEM)")(
+                 "insecure", "plain TCP without certificates (labs only)")(
+                 "client-id", po::value<std::string>()->default_value("warden-aggregate"), "the MQTT client id")(
+                 "sign-key", po::value<std::string>(), "the operator's Ed25519 private key (PEM)")(
+                 "types", po::value<std::string>(), "the device types of this shard, comma-separated")(
+                 "min-homes", po::value<size_t>()->default_value(5), "publish a prior only from this many gateways")(
+                 "every", po::value<std::string>()->default_value("60s"), "how often priors are published")(
+                 "state", po::value<std::string>(), "where the latest profiles are kept across restarts")(
+                 "run-for", po::value<std::string>(), "stop after this long (default: until SIGTERM)");
+         },
+         {}, cmd_fleet_aggregate},
         {"policy check", "FILE", "validate a policy file and print every problem", "", no_options, {"file"},
          cmd_policy_check},
         {"policy reload", "", "make the running controller re-read its policy, and report the outcome", "",

@@ -25,5 +25,7 @@ int cmd_alerts(Context& ctx);
 int cmd_profile_export(Context& ctx);
 int cmd_profile_import(Context& ctx);
 int cmd_profile_merge(Context& ctx);
+int cmd_fleet_status(Context& ctx);
+int cmd_fleet_aggregate(Context& ctx);
 
 }  // namespace warden::cli
