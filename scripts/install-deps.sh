@@ -7,6 +7,9 @@ packages=(
   # build
   build-essential cmake pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
   libyaml-cpp-dev libfmt-dev libboost-program-options-dev doctest-dev nlohmann-json3-dev
+  # the operator's channel: the MQTT client library and OpenSSL; the broker and its clients
+  # for the fleet tests (the broker's service is not started)
+  libmosquitto-dev libssl-dev mosquitto mosquitto-clients
   # the fuzz tier: clang's libFuzzer and sanitizer runtimes (libclang-rt-dev is the runtime of
   # Debian's default clang, libclang-rt-14-dev on Debian 12); without them the tier cannot run
   libclang-rt-dev

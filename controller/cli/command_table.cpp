@@ -173,6 +173,33 @@ const std::vector<Command>& commands() {
              o.add_options()("output,o", text("FILE"), "where the merged profiles go");
          },
          {{.name = "FILE", .many = true, .file = true}}, cmd_profile_merge},
+        {"fleet status", "[--json]", "the operator's channel: connected, broker, queue, what was dropped",
+         "Asks the running controller (docs/FLEET.md).", no_options, {}, cmd_fleet_status},
+        {"fleet aggregate", "--host H --sign-key KEY [options]",
+         "the operator's side: merge the fleet's per-type profiles into signed, retained priors",
+         "Subscribes to prof/v1/<type>/+ for the types of its shard (--types, default all), keeps\n"
+         "the latest profile of each (type, gateway) in --state, merges each type exactly, and\n"
+         "publishes the prior of a type that at least --min-homes gateways contributed to, signed\n"
+         "with --sign-key, retained on bcast/v1/priors/<type>, every --every when it changed.",
+         [](po::options_description& o) {
+             o.add_options()("host", text("HOST"), "the broker")(
+                 "port", po::value<uint16_t>()->default_value(8883)->value_name("PORT"), "its port")(
+                 "ca", text("FILE"), "the broker's CA (PEM)")(
+                 "cert", text("FILE"), "the aggregator's client certificate (PEM)")(
+                 "key", text("FILE"), "its private key (PEM)")(
+                 "insecure", "plain TCP without certificates (labs only)")(
+                 "client-id", po::value<std::string>()->default_value("warden-aggregate")->value_name("ID"),
+                 "the MQTT client id")(
+                 "sign-key", text("FILE"), "the operator's Ed25519 private key (PEM)")(
+                 "types", text("TYPES"), "the device types of this shard, comma-separated")(
+                 "min-homes", po::value<size_t>()->default_value(5)->value_name("N"),
+                 "publish a prior only from this many gateways")(
+                 "every", po::value<std::string>()->default_value("60s")->value_name("DURATION"),
+                 "how often priors are published")(
+                 "state", text("FILE"), "where the latest profiles are kept across restarts")(
+                 "run-for", text("DURATION"), "stop after this long (default: until SIGTERM)");
+         },
+         {}, cmd_fleet_aggregate},
         {"policy check", "FILE", "validate a policy file and print every problem", "", no_options,
          {{.name = "FILE", .file = true}}, cmd_policy_check},
         {"policy reload", "", "make the running controller re-read its policy, and report the outcome", "",

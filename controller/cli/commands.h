@@ -28,5 +28,7 @@ int cmd_profile_merge(Context& ctx);
 int cmd_help(Context& ctx);
 int cmd_completion(Context& ctx);
 int cmd_man(Context& ctx);
+int cmd_fleet_status(Context& ctx);
+int cmd_fleet_aggregate(Context& ctx);
 
 }  // namespace warden::cli

@@ -28,6 +28,7 @@
 #include "dataplane/events.h"
 #include "dataplane/evictions.h"
 #include "dataplane/pinned.h"
+#include "fleet/agent.h"
 #include "net/interfaces.h"
 #include "policy/policy.h"
 #include "ports/live_kernel.h"
@@ -88,6 +89,8 @@ private:
     void load_blocklists();
     void start_engine();
     void open_surfaces();
+    void open_fleet(const std::function<control::Result(const json&, const control::Who&)>& submit);
+    json fleet_snapshot(const std::string& what) const;
 
     // The poll, as its steps.
     void poll();
@@ -135,6 +138,8 @@ private:
     LoopQueue queue_;
     std::unique_ptr<control::SocketServer> socket_;
     std::unique_ptr<web::Service> web_;
+    std::unique_ptr<fleet::Agent> fleet_;  // the operator's channel, when the policy enables it
+    std::string fleet_problem_;            // why it could not start
 
     // systemd (Type=notify): ready once enforcing, then a status line as it changes.
     Notifier notifier_;
@@ -287,6 +292,41 @@ void Controller::open_surfaces() {
                                                       });
     web_ = std::make_unique<web::Service>(policy_, state_dir_, [this](MapId id) { return dp_->map_fd(id); }, submit);
     web_->start();
+    if (policy_.fleet.enabled) open_fleet(submit);
+}
+
+// The operator's channel (controller/fleet): its own thread, reaching the core as one more
+// client, and the events as they are written. A channel that cannot start (a certificate or
+// key missing) is logged and shown in status; enforcement goes on without it.
+void Controller::open_fleet(const std::function<control::Result(const json&, const control::Who&)>& submit) {
+    fleet::Hooks hooks;
+    hooks.execute = submit;
+    hooks.read = [this](const std::string& what) -> json {
+        auto r = queue_.run<json>([this, what] { return fleet_snapshot(what); }, kRequestTimeout);
+        return r ? *r : json();
+    };
+    try {
+        fleet_ = std::make_unique<fleet::Agent>(policy_.fleet, state_->path_of(store::layout::fleet_queue),
+                                                state_->path_of(store::layout::fleet_commands), std::move(hooks));
+    } catch (const std::exception& e) {
+        fleet_problem_ = e.what();
+        log::error("fleet: the operator's channel is off: {}", fleet_problem_);
+        return;
+    }
+    events_->observe([agent = fleet_.get()](const json& event) { agent->on_event(event); });
+    fleet_->start();
+    log::info("fleet: gateway {} reports to {}:{}", fleet_->gateway(), policy_.fleet.host, policy_.fleet.port);
+}
+
+json Controller::fleet_snapshot(const std::string& what) const {
+    if (what == "health") return status_now();
+    if (what == "inventory") {
+        json devices = json::array();
+        for (const auto& [mac, record] : inventory_->records()) devices.push_back(store::to_json(record));
+        return devices;
+    }
+    if (what == "profiles") return detection_->engine().export_profiles().to_json();
+    return nullptr;
 }
 
 void Controller::start() {
@@ -460,7 +500,12 @@ json Controller::status_now() const {
     in.inventory_evicted = inventory_ ? inventory_->evicted() : 0;
     in.quarantined = control_ ? control_->book().records().size() : 0;
     if (evictions_) in.evicted = evictions_->totals();
-    return status_json(in);
+    json s = status_json(in);
+    if (fleet_)
+        s["fleet"] = fleet_->status();
+    else if (policy_.fleet.enabled)
+        s["fleet"] = {{"enabled", true}, {"connected", false}, {"error", fleet_problem_}};
+    return s;
 }
 
 control::Result Controller::handle_request(const json& request, const control::Who& who) {
@@ -534,6 +579,8 @@ void Controller::stop() {
     socket_.reset();  // no new requests
     queue_.close();   // requests still waiting are answered "warden is stopping"
     web_.reset();     // HTTP threads before what they use
+    events_->observe(nullptr);
+    fleet_.reset();   // says "offline" on its status topic; what waits stays queued on disk
     try {
         inventory_->save_if_due(store::now_unix_ms(), /*force=*/true);
     } catch (const std::exception& e) {

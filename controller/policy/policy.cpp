@@ -1040,12 +1040,91 @@ void read_status_page(Checker& c, const Value& v, StatusPage& out) {
     }
 }
 
+// The gateway id goes into MQTT topics: letters, digits, '-', '_' and '.', 1 to 64 of them,
+// so that it can never hold a topic's '/', '+' or '#'.
+bool valid_gateway_id(std::string_view id) {
+    return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.';
+    });
+}
+
+void read_fleet(Checker& c, const Value& v, Fleet& out) {
+    static constexpr std::string_view keys[] = {
+        "enabled",      "host",     "port",       "ca",           "cert",          "key",
+        "operator_key", "insecure", "gateway_id", "queue_size",   "health_every", "inventory_every",
+        "profiles_every"};
+    auto fields = c.mapping(v, keys, "a mapping with enabled, host, port, ca, cert, key and operator_key");
+    if (!fields) return;
+    if (auto f = fields->get("enabled"))
+        if (auto b = c.boolean(f->value)) out.enabled = *b;
+    if (auto f = fields->get("insecure"))
+        if (auto b = c.boolean(f->value)) out.insecure = *b;
+    if (auto f = fields->get("host")) {
+        if (auto h = c.text(f->value, "the broker's host name or address")) {
+            bool valid = !h->empty() && h->size() <= 253 && std::none_of(h->begin(), h->end(), [](char ch) {
+                return static_cast<unsigned char>(ch) <= ' ' || ch == '/' || ch == 0x7f;
+            });
+            if (valid)
+                out.host = *h;
+            else
+                c.error(f->value.mark, f->value.path,
+                        "expected the broker's host name or address, found " + describe(f->value.node));
+        }
+    }
+    if (auto f = fields->get("port"))
+        if (auto n = c.whole_number(f->value, 1, 65535)) out.port = static_cast<uint16_t>(*n);
+    auto path = [&](std::string_view key, std::string& dest) {
+        if (auto f = fields->get(key))
+            if (auto p = c.absolute_path(f->value)) dest = *p;
+    };
+    path("ca", out.ca);
+    path("cert", out.cert);
+    path("key", out.key);
+    path("operator_key", out.operator_key);
+    if (auto f = fields->get("gateway_id")) {
+        if (auto id = c.text(f->value, "a gateway id")) {
+            if (!valid_gateway_id(*id))
+                c.error(f->value.mark, f->value.path,
+                        "expected a gateway id of 1 to 64 letters, digits, '-', '_' or '.', found " +
+                            describe(f->value.node));
+            else if (!out.insecure)
+                c.error(f->value.mark, f->value.path,
+                        "gateway_id is taken from the certificate's CN; it may be set only with insecure: true");
+            else
+                out.gateway_id = *id;
+        }
+    }
+    if (auto f = fields->get("queue_size"))
+        if (auto n = c.size(f->value, fleet_queue_min, fleet_queue_max)) out.queue_bytes = *n;
+    if (auto f = fields->get("health_every"))
+        if (auto d = c.duration(f->value, milliseconds(5'000), milliseconds(86'400'000))) out.health_every = *d;
+    if (auto f = fields->get("inventory_every"))
+        if (auto d = c.duration(f->value, milliseconds(5'000), milliseconds(86'400'000))) out.inventory_every = *d;
+    if (auto f = fields->get("profiles_every"))
+        if (auto d = c.duration(f->value, milliseconds(5'000), milliseconds(7 * 86'400'000ll)))
+            out.profiles_every = *d;
+    if (!out.enabled) return;
+    // What an enabled channel cannot do without.
+    c.required(*fields, "host", "the broker's host name or address");
+    c.required(*fields, "operator_key", "the operator's Ed25519 public key (PEM), which every command must verify with");
+    if (out.insecure) {
+        c.required(*fields, "gateway_id", "the gateway id (with insecure: true there is no certificate to take it from)");
+        c.warning(fields->mark, fields->path,
+                  "insecure: true: the channel to the operator is plain TCP, unauthenticated and readable by anyone on "
+                  "the path; for labs only");
+    } else {
+        c.required(*fields, "ca", "the broker's CA certificate (PEM), or insecure: true for a lab");
+        c.required(*fields, "cert", "this gateway's client certificate (PEM); its CN is the gateway id");
+        c.required(*fields, "key", "this gateway's private key (PEM)");
+    }
+}
+
 void read_policy(Checker& c, const YAML::Node& root, Policy& policy) {
     static constexpr std::string_view keys[] = {
         "interfaces", "xdp_mode",  "interval",   "detach_on_exit", "log_level",
         "paths",      "map_sizes", "quarantine", "events_log",     "exempt",
         "devices",    "blocklist", "identity",   "detectors",      "metrics",
-        "status_page"};
+        "status_page", "fleet"};
     Value top{root, root.Mark(), ""};
     if (root.IsNull()) {
         c.error(root.Mark(), "interfaces",
@@ -1076,6 +1155,7 @@ void read_policy(Checker& c, const YAML::Node& root, Policy& policy) {
     if (auto f = fields->get("identity")) read_identity(c, f->value, policy.identity);
     if (auto f = fields->get("metrics")) read_metrics(c, f->value, policy.metrics);
     if (auto f = fields->get("status_page")) read_status_page(c, f->value, policy.status_page);
+    if (auto f = fields->get("fleet")) read_fleet(c, f->value, policy.fleet);
     if (auto f = fields->get("detectors")) read_detectors(c, f->value, policy.detectors);
 }
 

@@ -168,6 +168,26 @@ struct StatusPage {
     std::vector<std::string> hostnames;
 };
 
+// The operator's cloud channel (controller/fleet, docs/FLEET.md): MQTT 5 to the operator's
+// broker, mutual TLS; off unless enabled. The gateway's id is its certificate's CN.
+struct Fleet {
+    bool enabled = false;
+    std::string host;
+    uint16_t port = 8883;
+    std::string ca;           // the broker's CA (PEM), absolute path
+    std::string cert;         // this gateway's client certificate (PEM); its CN is the gateway id
+    std::string key;          // its private key (PEM)
+    std::string operator_key; // the operator's Ed25519 public key (PEM): commands must verify
+    bool insecure = false;    // plain TCP, no certificates (labs only; logged loudly)
+    std::string gateway_id;   // with insecure only (no certificate to take it from)
+    uint64_t queue_bytes = 1ull << 20;  // the on-disk queue of up messages
+    milliseconds health_every{60'000};
+    milliseconds inventory_every{600'000};
+    milliseconds profiles_every{3'600'000};
+};
+inline constexpr uint64_t fleet_queue_min = 16ull << 10;
+inline constexpr uint64_t fleet_queue_max = 256ull << 20;
+
 struct Policy {
     Interfaces interfaces;
     XdpMode xdp_mode = XdpMode::automatic;
@@ -184,6 +204,7 @@ struct Policy {
     IdentitySources identity;
     Metrics metrics;
     StatusPage status_page;
+    Fleet fleet;
     // The behaviour engine's settings: what each detector looks for and what it does.
     engine::Config detectors;
     std::string source;  // the file (or name) it was loaded from

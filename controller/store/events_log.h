@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,10 @@ public:
     // Adds "time" (and "ts_ms") when missing, then appends one line; rotates first when the
     // line would take the file past max_bytes. Throws on I/O errors.
     void append(nlohmann::json event);
+    // Hands every event appended from now on, in its final shape, to a reader in the same
+    // process (the fleet channel), also when the disk refuses the line. The reader runs on
+    // the appender's thread and must not block.
+    void observe(std::function<void(const nlohmann::json&)> reader) { reader_ = std::move(reader); }
 
     const std::filesystem::path& file() const { return file_; }
 
@@ -37,6 +42,7 @@ private:
     std::filesystem::path file_;
     uint64_t max_bytes_;
     int keep_;
+    std::function<void(const nlohmann::json&)> reader_;
 };
 
 }  // namespace warden::store

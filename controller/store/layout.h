@@ -33,6 +33,13 @@ inline constexpr File admin_token{"admin-token", "64 hex digits: the status page
 inline constexpr File pending{"requests",
                               "a directory: one JSON request a file, for the behaviour engine while warden is down",
                               "the control core when no controller runs; warden run applies and deletes them at start"};
+inline constexpr File fleet_queue{"fleet-queue.jsonl",
+                                  "JSON lines: a header, then one message for the operator's broker a line, oldest first",
+                                  "warden run's fleet channel: at once for quarantines, releases and acks, else at most "
+                                  "every 5 s (atomic, durable)"};
+inline constexpr File fleet_commands{"fleet-commands.jsonl",
+                                     "JSON lines: a header, then the outcome of each of the last 1,000 operator commands",
+                                     "warden run's fleet channel: before and after each command (atomic, durable)"};
 
 // Caches: rewritten often, not fsynced; losing one costs nothing that matters.
 inline constexpr File status{"status.json", "the latest poll: health, attachments, busy devices' rates",
@@ -50,7 +57,8 @@ inline constexpr File control_socket{"control.sock",
                                      "a Unix socket: the running controller's control core (root only)",
                                      "warden run, while it runs"};
 
-inline constexpr std::array all = {quarantine, blocklist, inventory, engine, events, admin_token, pending,
-                                   status,     names,     today,     pid,    control_socket};
+inline constexpr std::array all = {quarantine, blocklist, inventory,   engine, events,
+                                   admin_token, pending, fleet_queue, fleet_commands, status,
+                                   names,      today,     pid,         control_socket};
 
 }  // namespace warden::store::layout

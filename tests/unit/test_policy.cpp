@@ -844,3 +844,62 @@ TEST_CASE("truncated and mutated versions of the example never crash and always 
     check_answer(std::string("interfaces:\n  wan: e\0th0\n  lan: [eth1]\n", 36));
     check_answer("\xff\xfe\x00\x01 garbage: [");
 }
+
+// ---- fleet: the operator's cloud channel ----
+
+TEST_CASE("fleet: off by default; an enabled channel names its broker, certificates and the operator's key") {
+    Policy d = valid(minimal);
+    CHECK_FALSE(d.fleet.enabled);
+    CHECK(d.fleet.port == 8883);
+    CHECK(d.fleet.queue_bytes == 1u << 20);
+
+    Policy p = valid(minimal +
+                     "fleet:\n  enabled: true\n  host: broker.example.net\n  port: 18883\n"
+                     "  ca: /etc/ca.pem\n  cert: /etc/gw.pem\n  key: /etc/gw.key\n"
+                     "  operator_key: /etc/op.pub\n  queue_size: 64KB\n  health_every: 30s\n");
+    CHECK(p.fleet.enabled);
+    CHECK(p.fleet.host == "broker.example.net");
+    CHECK(p.fleet.port == 18883);
+    CHECK(p.fleet.ca == "/etc/ca.pem");
+    CHECK(p.fleet.cert == "/etc/gw.pem");
+    CHECK(p.fleet.key == "/etc/gw.key");
+    CHECK(p.fleet.operator_key == "/etc/op.pub");
+    CHECK(p.fleet.queue_bytes == 64u << 10);
+    CHECK(p.fleet.health_every == 30s);
+    CHECK_FALSE(p.fleet.insecure);
+
+    // Enabled without certificates: each missing one named at the section.
+    auto r = load_text(minimal + "fleet:\n  enabled: true\n  host: b\n  operator_key: /k\n", "p.yaml");
+    INFO(all_errors(r));
+    REQUIRE(r.errors.size() == 3);
+    CHECK(r.errors[0].key == "fleet.ca");
+    CHECK(r.errors[1].key == "fleet.cert");
+    CHECK(r.errors[2].key == "fleet.key");
+    // Without the operator's key no command could ever be trusted.
+    auto k = only_error(load_text(minimal + "fleet:\n  enabled: true\n  host: b\n  insecure: true\n  gateway_id: g\n",
+                                  "p.yaml"));
+    CHECK(k.key == "fleet.operator_key");
+}
+
+TEST_CASE("fleet: insecure is plain TCP with a warning, and only then is gateway_id set by hand") {
+    auto r = load_text(minimal + "fleet:\n  enabled: true\n  host: 127.0.0.1\n  port: 1883\n  insecure: true\n"
+                                 "  gateway_id: lab-1\n  operator_key: /k.pub\n",
+                       "p.yaml");
+    INFO(all_errors(r));
+    REQUIRE(r.policy);
+    CHECK(r.policy->fleet.insecure);
+    CHECK(r.policy->fleet.gateway_id == "lab-1");
+    REQUIRE(r.warnings.size() == 1);
+    CHECK(r.warnings[0].message.find("plain TCP") != std::string::npos);
+
+    auto e = only_error(load_text(minimal + "fleet:\n  gateway_id: gw-1\n", "p.yaml"));
+    check_at(e, 5, 15, "fleet.gateway_id");
+    CHECK(e.message.find("certificate's CN") != std::string::npos);
+    // A topic's wildcards or separators can never be part of the id.
+    auto w = only_error(load_text(minimal + "fleet:\n  insecure: true\n  gateway_id: a/#\n", "p.yaml"));
+    CHECK(w.key == "fleet.gateway_id");
+    auto m = only_error(load_text(minimal + "fleet:\n  operator_kye: /k\n", "p.yaml"));
+    CHECK(m.message.find("did you mean 'operator_key'?") != std::string::npos);
+    auto q = only_error(load_text(minimal + "fleet:\n  queue_size: 1KB\n", "p.yaml"));
+    CHECK(q.key == "fleet.queue_size");
+}

@@ -1,0 +1,85 @@
+// What waits to go up to the broker: a queue on disk, bounded in bytes, that survives
+// kill -9, restarts and reboots. A message leaves it only when the broker acknowledged it
+// (PUBACK), oldest first; until then it is sent again after every reconnect (at least once:
+// each message carries its sequence number, so a subscriber can tell a repeat).
+// Beyond the budget, routine messages (health, routine events) are dropped oldest first and
+// counted by kind; messages that must arrive (quarantines, releases, acks) are never
+// dropped; snapshots (inventory, profiles, status) keep only the latest per topic.
+// Thread-safe: the loop thread adds events, the agent's thread sends and acknowledges.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace warden::fleet {
+
+enum class Priority {
+    must_arrive,  // quarantine, release, acks: never dropped
+    snapshot,     // only the latest per topic is worth sending
+    routine,      // health and routine events: dropped first when the budget is full
+};
+
+struct UpMessage {
+    uint64_t seq = 0;
+    std::string topic;
+    std::string payload;  // JSON, with "seq" set
+    Priority priority = Priority::routine;
+    bool retain = false;
+    std::string kind;     // what it counts as when dropped: "health", "event:finding", ...
+    bool in_flight = false;
+    int mid = 0;          // the MQTT message id while in flight
+    bool acked = false;
+};
+
+class Outbox {
+public:
+    // Reads what a previous run left; a damaged file is moved aside (problems() says so).
+    Outbox(std::filesystem::path file, uint64_t budget_bytes);
+
+    // Adds a message (payload["seq"] is set here) and makes room as described above.
+    void push(const std::string& topic, nlohmann::json payload, Priority priority, bool retain,
+              const std::string& kind);
+
+    // The oldest message not handed to the broker in this connection; marks it in flight.
+    std::optional<UpMessage> next_to_send();
+    void sent(uint64_t seq, int mid);
+    // The broker's PUBACK for mid: the message, and every acknowledged one before it, leave.
+    void acknowledged(int mid);
+    // The connection is gone: what was in flight is sent again on the next one.
+    void disconnected();
+    size_t in_flight() const;
+
+    // Writes the file when something changed: at once when a must-arrive message came in or
+    // left, else at most every `batch_ms` (flash is spared routine rewrites). Throws on I/O.
+    void save_if_due(int64_t now_ms, int64_t batch_ms = 5'000);
+
+    size_t depth() const;
+    uint64_t bytes() const;
+    std::map<std::string, uint64_t> dropped() const;
+    const std::vector<std::string>& problems() const { return problems_; }
+
+private:
+    void make_room();
+    void save_locked();
+
+    std::filesystem::path file_;
+    uint64_t budget_;
+    mutable std::mutex mutex_;
+    std::deque<UpMessage> queue_;
+    uint64_t bytes_ = 0;
+    uint64_t next_seq_ = 1;
+    std::map<std::string, uint64_t> dropped_;
+    bool dirty_ = false, urgent_ = false;
+    int64_t saved_ms_ = 0;
+    std::vector<std::string> problems_;
+};
+
+}  // namespace warden::fleet

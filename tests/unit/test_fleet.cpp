@@ -1,0 +1,280 @@
+// The fleet channel's parts that need no broker: the canonical form that is signed, Ed25519
+// signatures, the checks of a command, the command-id log and the on-disk queue.
+#include <doctest/doctest.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "fleet/aggregator.h"
+#include "fleet/command.h"
+#include "fleet/command_log.h"
+#include "fleet/outbox.h"
+#include "fleet/signing.h"
+#include "support/temp_dir.h"
+
+using namespace warden;
+using namespace warden::fleet;
+using nlohmann::json;
+
+namespace {
+
+// A fresh Ed25519 key pair written as PEM files, as `openssl genpkey -algorithm ed25519` would.
+struct KeyPair {
+    test::TempDir dir{"warden-fleet-keys"};
+    std::string private_pem, public_pem;
+    KeyPair() {
+        EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+        REQUIRE(key);
+        private_pem = (dir.path / "op.key").string();
+        public_pem = (dir.path / "op.pub").string();
+        FILE* f = std::fopen(private_pem.c_str(), "w");
+        REQUIRE(PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr) == 1);
+        std::fclose(f);
+        f = std::fopen(public_pem.c_str(), "w");
+        REQUIRE(PEM_write_PUBKEY(f, key) == 1);
+        std::fclose(f);
+        EVP_PKEY_free(key);
+    }
+};
+
+constexpr int64_t kNow = 1'700'000'100'000;
+
+json command(const std::string& id, const std::string& op, json args) {
+    return {{"v", 1},           {"id", id},  {"gateway", "gw-1"},     {"issued_ms", kNow - 100'000},
+            {"expires_ms", kNow + 500'000}, {"op", op}, {"args", std::move(args)}};
+}
+
+}  // namespace
+
+TEST_CASE("the canonical form: sorted keys, compact, UTF-8 as is, the signature left out; as Python writes it") {
+    json m{{"v", 1},
+           {"id", "c-1"},
+           {"gateway", "gw-1"},
+           {"issued_ms", 1700000000000},
+           {"expires_ms", 1700000600000},
+           {"op", "quarantine"},
+           {"args", {{"mac", "02:00:00:00:00:01"}, {"reason", "Caf\u00e9 \"cam\"\n\x01/"}}},
+           {"sig", "ignored"}};
+    // json.dumps(m, sort_keys=True, separators=(",", ":"), ensure_ascii=False), "sig" removed.
+    CHECK(canonical_form(m) ==
+          "warden-fleet-v1\n"
+          "{\"args\":{\"mac\":\"02:00:00:00:00:01\",\"reason\":\"Caf\u00e9 \\\"cam\\\"\\n\\u0001/\"},"
+          "\"expires_ms\":1700000600000,\"gateway\":\"gw-1\",\"id\":\"c-1\",\"issued_ms\":1700000000000,"
+          "\"op\":\"quarantine\",\"v\":1}");
+    // Fractions have no single way to be written: refused, never signed.
+    CHECK_THROWS_AS(canonical_form(json{{"x", 0.5}}), std::invalid_argument);
+    CHECK_THROWS_AS(canonical_form(json::array()), std::invalid_argument);
+}
+
+TEST_CASE("base64 round trip and bad text") {
+    for (std::string s : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)})
+        CHECK(base64_decode(base64_encode(s)) == s);
+    CHECK(base64_encode("abcd") == "YWJjZA==");
+    CHECK_THROWS(base64_decode("YWJjZA="));
+    CHECK_THROWS(base64_decode("YW*jZA=="));
+}
+
+TEST_CASE("Ed25519: a signed message verifies; any change to it, or another key, does not") {
+    KeyPair op, other;
+    Key signer = Key::read_private(op.private_pem);
+    Key verifier = Key::read_public(op.public_pem);
+    json m = signer.sign_message(command("c-1", "quarantine", {{"mac", "02:00:00:00:00:01"}}));
+    CHECK(verifier.check_message(m) == "");
+    json changed = m;
+    changed["args"]["mac"] = "02:00:00:00:00:02";
+    CHECK(verifier.check_message(changed).rfind("bad signature", 0) == 0);
+    CHECK(Key::read_public(other.public_pem).check_message(m).rfind("bad signature", 0) == 0);
+    json unsigned_m = m;
+    unsigned_m.erase("sig");
+    CHECK(verifier.check_message(unsigned_m).rfind("unsigned", 0) == 0);
+    CHECK_THROWS_WITH(verifier.sign("x"), doctest::Contains("public only"));
+    CHECK_THROWS_WITH(Key::read_public("/nonexistent/op.pub"), doctest::Contains("/nonexistent/op.pub"));
+    CHECK_THROWS_WITH(Key::read_public(op.private_pem), doctest::Contains("not a PEM public key"));
+}
+
+TEST_CASE("a command: applied as the core's request, or rejected/expired with the reason") {
+    KeyPair op;
+    Key signer = Key::read_private(op.private_pem);
+    Key key = Key::read_public(op.public_pem);
+    auto check = [&](const json& m) { return check_command(m.dump(), key, "gw-1", kNow); };
+
+    auto c = check(signer.sign_message(command("c-1", "quarantine", {{"mac", "02:00:00:00:00:01"}, {"level", "isolate"}})));
+    REQUIRE(c.verdict == CheckedCommand::Verdict::apply);
+    CHECK(c.request == json{{"op", "quarantine"}, {"mac", "02:00:00:00:00:01"}, {"level", "isolate"}});
+    // Priors hold fractions: they travel as the text of their document.
+    auto p = check(signer.sign_message(command("c-2", "import_priors", {{"profiles", R"({"types": {"x": 0.5}})"}})));
+    REQUIRE(p.verdict == CheckedCommand::Verdict::apply);
+    CHECK(p.request["op"] == "import_profiles");
+    CHECK(p.request["profiles"]["types"]["x"] == 0.5);
+    CHECK(check(signer.sign_message(command("c-2b", "import_priors", {{"profiles", json::object()}}))).reason.find(
+              "must be the text") != std::string::npos);
+
+    auto reason = [&](const json& m) {
+        auto r = check(m);
+        CHECK(r.verdict == CheckedCommand::Verdict::rejected);
+        return r.reason;
+    };
+    CHECK(reason(json{{"no", "id"}}).rfind("unsigned", 0) == 0);
+    CHECK(check_command("{not json", key, "gw-1", kNow).reason.rfind("malformed", 0) == 0);
+    CHECK(reason(command("c-3", "quarantine", {{"mac", "02:00:00:00:00:01"}})).rfind("unsigned", 0) == 0);
+    json forged = signer.sign_message(command("c-4", "quarantine", {{"mac", "02:00:00:00:00:01"}}));
+    forged["args"]["mac"] = "02:00:00:00:00:09";
+    auto f = check(forged);
+    CHECK(f.reason.rfind("bad signature", 0) == 0);
+    CHECK_FALSE(f.verified);
+    CHECK(f.id == "c-4");  // for the ack
+    json elsewhere = command("c-5", "quarantine", {{"mac", "02:00:00:00:00:01"}});
+    elsewhere["gateway"] = "gw-2";
+    CHECK(reason(signer.sign_message(elsewhere)).find("gw-2") != std::string::npos);
+    CHECK(reason(signer.sign_message(command("c-6", "detach", json::object()))).find("unknown operation") !=
+          std::string::npos);
+    // An argument the operation does not take cannot smuggle another operation in.
+    CHECK(reason(signer.sign_message(command("c-7", "release", {{"mac", "02:00:00:00:00:01"}, {"op", "block"}})))
+              .find("unknown argument \"op\"") != std::string::npos);
+    json forever = command("c-8", "quarantine", {{"mac", "02:00:00:00:00:01"}});
+    forever["expires_ms"] = kNow + 30ll * 86'400'000;
+    CHECK(reason(signer.sign_message(forever)).find("longer than 7 days") != std::string::npos);
+
+    json old = command("c-9", "quarantine", {{"mac", "02:00:00:00:00:01"}});
+    old["expires_ms"] = kNow - 5'000;
+    auto e = check(signer.sign_message(old));
+    CHECK(e.verdict == CheckedCommand::Verdict::expired);
+    CHECK(e.reason == "expired 5 s ago");
+}
+
+TEST_CASE("the command log: outcomes by id, kept across restarts, the oldest forgotten beyond capacity") {
+    test::TempDir dir("warden-fleet-log");
+    auto file = dir.path / "fleet-commands.jsonl";
+    {
+        CommandLog log(file, 3);
+        CHECK_FALSE(log.find("a"));
+        log.record({"a", "applying", "", 1});
+        log.record({"a", "applied", "", 2});
+        log.record({"b", "rejected", "not_found: not quarantined", 3});
+        log.record_broadcast("bcast/v1/blocklist", 42);
+    }
+    CommandLog again(file, 3);
+    REQUIRE(again.find("a"));
+    CHECK(again.find("a")->result == "applied");
+    CHECK(again.find("b")->reason == "not_found: not quarantined");
+    CHECK(again.size() == 2);
+    CHECK(again.broadcast_issued("bcast/v1/blocklist") == 42);
+    CHECK(again.broadcast_issued("bcast/v1/priors/camera") == 0);
+    again.record({"c", "applied", "", 4});
+    again.record({"d", "applied", "", 5});
+    CHECK_FALSE(again.find("a"));
+    CHECK(again.find("d"));
+
+    // A damaged file is moved aside, not trusted and not fatal.
+    std::ofstream(file) << "{\"format\":\"warden-fleet-commands\",\"version\":1}\n{broken\n";
+    CommandLog damaged(file, 3);
+    CHECK(damaged.size() == 0);
+    REQUIRE(damaged.problems().size() == 1);
+    CHECK(damaged.problems()[0].find("moved aside") != std::string::npos);
+}
+
+TEST_CASE("the queue: leaves on PUBACK in order, survives a restart, resends what was in flight") {
+    test::TempDir dir("warden-fleet-queue");
+    auto file = dir.path / "fleet-queue.jsonl";
+    {
+        Outbox box(file, 1 << 20);
+        for (int i = 0; i < 3; ++i) box.push("up/v1/gw/events", {{"n", i}}, Priority::must_arrive, false, "event:quarantine");
+        auto a = box.next_to_send();
+        auto b = box.next_to_send();
+        REQUIRE(a);
+        REQUIRE(b);
+        CHECK(a->seq == 1);
+        CHECK(json::parse(a->payload)["seq"] == 1);
+        box.sent(a->seq, 11);
+        box.sent(b->seq, 12);
+        box.acknowledged(12);  // out of order: nothing leaves before the first
+        CHECK(box.depth() == 3);
+        box.acknowledged(11);
+        CHECK(box.depth() == 1);
+        box.save_if_due(0);
+    }
+    Outbox after(file, 1 << 20);
+    CHECK(after.depth() == 1);
+    auto c = after.next_to_send();
+    REQUIRE(c);
+    CHECK(json::parse(c->payload)["n"] == 2);
+    after.disconnected();
+    CHECK(after.next_to_send()->seq == c->seq);  // sent again after a reconnect
+    after.push("up/v1/gw/health", json::object(), Priority::routine, false, "health");
+    CHECK(after.next_to_send()->seq == 4);  // numbering goes on from the file
+}
+
+TEST_CASE("the queue's budget: routine messages dropped oldest first and counted; must-arrive never; one snapshot") {
+    test::TempDir dir("warden-fleet-budget");
+    Outbox box(dir.path / "q.jsonl", 2'000);
+    for (int i = 0; i < 5; ++i) box.push("up/v1/gw/inventory", {{"n", i}}, Priority::snapshot, false, "inventory");
+    CHECK(box.depth() == 1);  // only the latest snapshot
+    for (int i = 0; i < 40; ++i) box.push("up/v1/gw/health", {{"pad", std::string(100, 'x')}}, Priority::routine, false, "health");
+    for (int i = 0; i < 40; ++i)
+        box.push("up/v1/gw/events", {{"pad", std::string(100, 'q')}, {"i", i}}, Priority::must_arrive, false, "event:quarantine");
+    CHECK(box.dropped().at("health") == 40);
+    CHECK_FALSE(box.dropped().count("event:quarantine"));
+    int quarantines = 0;
+    while (auto m = box.next_to_send())
+        if (m->topic == "up/v1/gw/events") CHECK(json::parse(m->payload)["i"] == quarantines++);
+    CHECK(quarantines == 40);  // all of them, in order, over the budget rather than lost
+}
+
+namespace {
+
+// A gateway's profile message for one type, from a baseline that saw `samples` windows of
+// value v.
+json profile_message(const std::string& gateway, const std::string& type, double v, int samples) {
+    engine::Baseline b;
+    engine::FeatureVector f;
+    f.values.fill(v);
+    for (int i = 0; i < samples; ++i) b.add(f, f, i % 24);
+    engine::Profiles p;
+    p.types.emplace(type, b);
+    return {{"v", 1}, {"gateway", gateway}, {"type", type}, {"profiles", p.to_json()}};
+}
+
+}  // namespace
+
+TEST_CASE("the aggregator: a prior from k gateways, exact, unchanged by repeats, kept across restarts") {
+    test::TempDir dir("warden-fleet-agg");
+    auto state = dir.path / "aggregate.json";
+    std::string bytes;
+    {
+        PriorBook book(state);
+        for (int g = 1; g <= 4; ++g) CHECK(book.take("camera", "gw" + std::to_string(g), profile_message("gw" + std::to_string(g), "camera", g, 50)));
+        CHECK(book.priors(5).empty());  // fewer than k homes: no prior
+        CHECK(book.take("camera", "gw5", profile_message("gw5", "camera", 5, 50)));
+        auto priors = book.priors(5);
+        REQUIRE(priors.count("camera"));
+        CHECK(priors["camera"].homes == 5);
+        bytes = priors["camera"].profiles.to_json().dump();
+        // The same profile delivered again, and an old one replaced by its repeat: the same bytes.
+        CHECK(book.take("camera", "gw3", profile_message("gw3", "camera", 3, 50)));
+        CHECK(book.priors(5)["camera"].profiles.to_json().dump() == bytes);
+        // A gateway's newer profile replaces its older one; it is never counted twice.
+        CHECK(book.take("camera", "gw3", profile_message("gw3", "camera", 3, 80)));
+        CHECK(book.priors(5)["camera"].homes == 5);
+        CHECK(book.take("camera", "gw3", profile_message("gw3", "camera", 3, 50)));
+        // A message for another type, or naming another gateway, is not taken.
+        std::string why;
+        CHECK_FALSE(book.take("plug", "gw6", profile_message("gw6", "camera", 1, 10), &why));
+        CHECK(why.find("no profile of type plug") != std::string::npos);
+        CHECK_FALSE(book.take("camera", "gw7", profile_message("gw6", "camera", 1, 10), &why));
+        CHECK(book.gateways("camera") == 5);
+        book.save();
+    }
+    PriorBook again(state);
+    CHECK(again.priors(5)["camera"].profiles.to_json().dump() == bytes);
+
+    // What goes on the retained topic verifies with the operator's key and imports as priors.
+    KeyPair op;
+    json m = prior_message("camera", again.priors(5)["camera"], Key::read_private(op.private_pem), kNow);
+    auto c = check_command(m.dump(), Key::read_public(op.public_pem), "*", kNow);
+    REQUIRE(c.verdict == CheckedCommand::Verdict::apply);
+    CHECK(c.request["op"] == "import_profiles");
+    CHECK(c.request["profiles"].dump() == bytes);
+}
