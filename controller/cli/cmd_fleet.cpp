@@ -7,7 +7,7 @@
 #include "cli/commands.h"
 #include "cli/control_client.h"
 #include "fleet/aggregator.h"
-#include "policy/units.h"
+#include "text/units.h"
 
 namespace warden::cli {
 
@@ -60,11 +60,11 @@ int cmd_fleet_aggregate(Context& ctx) {
     o.min_homes = ctx.vm["min-homes"].as<size_t>();
     if (o.min_homes < 1) throw UsageError("--min-homes must be at least 1");
     std::string why;
-    auto every = policy::parse_duration(text("every"), &why);
+    auto every = text::parse_duration(text("every"), &why);
     if (!every) throw UsageError("--every: " + why);
     o.every_ms = every->count();
     if (ctx.vm.count("run-for")) {
-        auto d = policy::parse_duration(text("run-for"), &why);
+        auto d = text::parse_duration(text("run-for"), &why);
         if (!d) throw UsageError("--run-for: " + why);
         o.run_for_ms = d->count();
     }
