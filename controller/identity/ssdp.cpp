@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "identity/wire.h"
+#include "text/text.h"
 
 namespace warden::identity {
 
@@ -19,9 +20,7 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-std::string printable(std::string_view s) {
-    return wire::printable(std::span(reinterpret_cast<const uint8_t*>(s.data()), s.size()), kMaxLine);
-}
+std::string printable(std::string_view s) { return text::printable(s, kMaxLine); }
 
 // RFC 9110 token characters: what a header name may be made of.
 bool is_token(std::string_view s) {

@@ -1,4 +1,5 @@
 #include "identity/types.h"
+#include "text/text.h"
 #include "yamlfile/yamlfile.h"
 
 #include <yaml-cpp/yaml.h>
@@ -143,7 +144,8 @@ public:
                 continue;
             }
             std::string name = key.Scalar();
-            std::string sub = path.empty() ? name : path + "." + name;
+            std::string shown = text::printable(name);
+            std::string sub = path.empty() ? shown : path + "." + shown;
             if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
                 std::string list;
                 for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
@@ -190,6 +192,12 @@ public:
     std::optional<std::string> text(const Entry& e, std::string_view what) {
         if (!e.value.IsScalar() || e.value.Scalar().empty()) {
             error(e.mark, e.path, "expected " + std::string(what) + ", found " + describe(e.value));
+            return std::nullopt;
+        }
+        if (auto flaw = text::first_flaw(e.value.Scalar())) {
+            error(e.mark, e.path,
+                  "expected " + std::string(what) + ", found " + describe(e.value) + ", which holds " +
+                      flaw->str());
             return std::nullopt;
         }
         return e.value.Scalar();
@@ -351,6 +359,8 @@ std::string_view to_string(Field field) {
 
 DeviceTypesLoad DeviceTypes::load_text(std::string_view yaml, const std::string& name) {
     DeviceTypesLoad out;
+    out.errors = yamlfile::check_characters(yaml, name);
+    if (!out.errors.empty()) return out;
     Loader l(name);
     YAML::Node root;
     try {

@@ -1,4 +1,5 @@
 #include "policy/policy.h"
+#include "text/text.h"
 #include "yamlfile/yamlfile.h"
 
 #include <algorithm>
@@ -89,16 +90,7 @@ std::optional<DeviceType> parse_device_type(std::string_view s) {
     return value_of(device_type_names, s);
 }
 
-// ---- diagnostics and policy helpers ----
-
-std::string Diagnostic::str() const {
-    std::string out = file;
-    if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
-    out += ": ";
-    if (!key.empty()) out += key + ": ";
-    out += message;
-    return out;
-}
+// ---- policy helpers ----
 
 bool Policy::is_exempt(const net::Mac& mac) const {
     return std::find(exempt.begin(), exempt.end(), mac) != exempt.end();
@@ -258,7 +250,7 @@ public:
                 continue;
             }
             std::string name = key.Scalar();
-            std::string path = join(v.path, name);
+            std::string path = join(v.path, text::printable(name));
             if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
                 error(key.Mark(), path, unknown_key_message(name, allowed));
                 continue;
@@ -286,7 +278,7 @@ public:
         if (v.node.IsNull()) return items;
         if (!v.node.IsSequence()) {
             std::string hint;
-            if (v.node.IsScalar()) hint = " (write [" + v.node.Scalar() + "] for a list of one)";
+            if (v.node.IsScalar()) hint = " (write [" + text::printable(v.node.Scalar(), 60) + "] for a list of one)";
             error(v.mark, v.path,
                   "expected " + std::string(what) + ", found " + describe(v.node) + hint);
             return std::nullopt;
@@ -299,10 +291,18 @@ public:
         return items;
     }
 
-    // Any scalar, as text (a plain 123 is the text "123" here).
+    // Any scalar, as text (a plain 123 is the text "123" here). The file is UTF-8 without
+    // control characters (check_characters), but a quoted scalar's escapes ("\x1b",
+    // "\ud800") can still make any code point or an invalid one.
     std::optional<std::string> text(const Value& v, std::string_view what) {
         if (!v.node.IsScalar()) {
             error(v.mark, v.path, "expected " + std::string(what) + ", found " + describe(v.node));
+            return std::nullopt;
+        }
+        if (auto flaw = text::first_flaw(v.node.Scalar(), text::Allow::tabs_and_newlines)) {
+            error(v.mark, v.path,
+                  "expected " + std::string(what) + ", found " + describe(v.node) + ", which holds " +
+                      flaw->str());
             return std::nullopt;
         }
         return v.node.Scalar();
@@ -1108,6 +1108,9 @@ private:
 
 LoadResult load_text(std::string_view yaml, const std::string& name) {
     LoadResult out;
+    // Text that is not UTF-8 would pass yaml-cpp and then stop every JSON dump of it.
+    out.errors = yamlfile::check_characters(yaml, name);
+    if (!out.errors.empty()) return out;
     Checker c(name, out);
     std::string text(yaml);
     DocumentScan scan;

@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "store/state.h"
+#include "text/text.h"
 
 namespace warden::store {
 
@@ -103,6 +104,7 @@ std::vector<json> EventLog::read_all(const fs::path& file, int keep, std::vector
             if (line.empty()) continue;
             try {
                 out.push_back(json::parse(line));
+                text::printable_strings(out.back());
             } catch (const json::exception&) {
                 if (problems)
                     problems->push_back(f.filename().string() + ":" + std::to_string(number) +

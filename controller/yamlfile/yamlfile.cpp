@@ -4,9 +4,48 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstdio>
 
+#include "text/text.h"
+
 namespace warden::yamlfile {
+
+std::string Diagnostic::str() const {
+    std::string out = file;
+    if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
+    out += ": ";
+    if (!key.empty()) out += key + ": ";
+    out += message;
+    return out;
+}
+
+std::vector<Diagnostic> check_characters(std::string_view text, const std::string& file) {
+    std::vector<Diagnostic> out;
+    if (text.starts_with("\xff\xfe") || text.starts_with("\xfe\xff")) {
+        out.push_back({file, 1, 1, "", "the file is UTF-16 text; save it as UTF-8"});
+        return out;
+    }
+    constexpr size_t max_reported = 20;
+    int line = 1;
+    size_t line_start = 0;
+    while (line_start <= text.size() && out.size() < max_reported) {
+        size_t end = text.find('\n', line_start);
+        if (end == std::string_view::npos) end = text.size();
+        std::string_view content = text.substr(line_start, end - line_start);
+        if (auto flaw = text::first_flaw(content, text::Allow::tabs_and_newlines)) {
+            int column = 1;
+            for (size_t i = 0; i < flaw->offset; ++column) i += std::max<size_t>(text::utf8_length(content, i), 1);
+            out.push_back({file, line, column, "",
+                           flaw->invalid_utf8
+                               ? flaw->str() + "; a YAML file is UTF-8 text (save it as UTF-8)"
+                               : flaw->str() + " is not allowed in a YAML file"});
+        }
+        line_start = end + 1;
+        ++line;
+    }
+    return out;
+}
 
 FileText read_file(const std::string& path) {
     FileText out;
@@ -56,20 +95,9 @@ std::string describe(const YAML::Node& n) {
         case YAML::NodeType::Scalar:
             break;
     }
-    std::string shown;
-    for (char c : n.Scalar()) {
-        if (shown.size() >= 60) {
-            shown += "...";
-            break;
-        }
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(c));
-            shown += buf;
-        } else {
-            shown += c;
-        }
-    }
+    std::string all = text::printable(n.Scalar());
+    std::string shown = text::printable(all, 60);  // printable text stays as it is, only cut
+    if (shown.size() < all.size()) shown += "...";
     return "'" + shown + "'";
 }
 

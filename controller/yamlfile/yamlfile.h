@@ -7,8 +7,28 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace warden::yamlfile {
+
+// One problem found in a file. line and column are 1-based; 0 means the problem has no
+// position (the file could not be read).
+struct Diagnostic {
+    std::string file;
+    int line = 0;
+    int column = 0;
+    std::string key;      // path of the key, e.g. "devices[2].mac"; empty for syntax errors
+    std::string message;  // what was found and what was expected
+
+    // "policy.yaml:12:5: map_sizes.devices: expected ..., found ..."
+    std::string str() const;
+};
+
+// YAML is Unicode text: every byte that is not valid UTF-8 and every control character but
+// tab and line ends, one error per line that has one (its first), at its line and column
+// (counted in characters). Text that passes is safe to keep and to put in JSON (text.h).
+std::vector<Diagnostic> check_characters(std::string_view text, const std::string& file);
 
 // The most a configuration file may hold. Real ones are a few kilobytes; the cap keeps a
 // wrong path (/dev/zero, a log file) from eating memory.
@@ -37,7 +57,7 @@ YAML::Mark value_mark(const YAML::Node& key, const YAML::Node& value);
 bool is_quoted(const YAML::Node& n);
 
 // How a value looks, for "expected X, found Y": "nothing", "a list", "a mapping", or the
-// scalar in quotes (control characters escaped, cut after 60 characters).
+// scalar in quotes (through text::printable, cut after 60 bytes).
 std::string describe(const YAML::Node& n);
 
 }  // namespace warden::yamlfile

@@ -75,6 +75,24 @@ else
 fi
 EXPECT_OUT="cannot use the policy" expect 1 "a broken --config is named" -- "$warden" -c "$tmp/bad.yaml" devices
 
+# Text that enters warden is UTF-8 without control characters, checked where it enters.
+EXPECT_OUT='--reason "Caf\xe9": byte 0xe9 is not valid UTF-8' expect 2 "a --reason that is not UTF-8 is refused" -- \
+  "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" quarantine add 02:00:00:00:00:01 --reason $'Caf\xe9'
+EXPECT_OUT='--reason "a\x1b[2J": control character 0x1b (escape)' expect 2 "a --reason with a terminal escape is refused" -- \
+  "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" quarantine add 02:00:00:00:00:01 --reason=$'a\e[2J'
+EXPECT_OUT='argument 3 "02:00:00:00:00:0\xff"' expect 2 "a positional argument that is not UTF-8 is named" -- \
+  "$warden" quarantine add $'02:00:00:00:00:0\xff'
+printf 'interfaces:\n  wan: eth0\n  lan: [eth1]\ndevices:\n  - mac: 02:00:00:00:00:01\n    name: "Caf\xe9"\n' >"$tmp/latin1.yaml"
+EXPECT_OUT="latin1.yaml:6:15: byte 0xe9 is not valid UTF-8" expect 1 "policy check refuses a name that is not UTF-8, at its line" -- \
+  "$warden" policy check "$tmp/latin1.yaml"
+out=$("$warden" policy check --json "$tmp/latin1.yaml" 2>&1)
+if /usr/bin/python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert not d["ok"] and d["errors"][0]["line"] == 6' "$out"; then
+  echo "ok: policy check --json of a file that is not UTF-8"
+else
+  echo "FAIL: policy check --json of a file that is not UTF-8: $out"
+  failures=$((failures + 1))
+fi
+
 # warden devices --explain (issue 4): from the state dir and the rules file, no kernel needed.
 EXPECT_OUT="not a MAC address" expect 2 "devices --explain with a bad MAC" -- \
   "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" devices --explain 02:00:00:00:01

@@ -189,6 +189,13 @@ TEST_CASE("a YAML syntax error is reported at its position") {
     CHECK(errors[0].file == "types.yaml");
 }
 
+TEST_CASE("text that is not UTF-8 or holds control characters is refused at its line") {
+    auto errors = errors_of("rules:\n  - {type: camera, weight: 40, vendor: \"Caf\xe9\"}\n");
+    CHECK(has_error(errors, 2, 44, "", "byte 0xe9 is not valid UTF-8"));
+    errors = errors_of("rules:\n  - {type: camera, weight: 40, hostname: \"a\\x1bb\"}\n");
+    CHECK(has_error(errors, 2, 42, "rules[0].hostname", "control character 0x1b (escape)"));
+}
+
 TEST_CASE("unknown keys, at the top and in a rule, are errors at the key") {
     auto errors = errors_of(
         "min_scor: 20\n"

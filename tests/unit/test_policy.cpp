@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "policy/policy.h"
+#include "text/text.h"
 
 using namespace warden;
 using namespace warden::policy;
@@ -715,6 +716,37 @@ TEST_CASE("a YAML syntax error is one error with its position") {
     CHECK(e.message == "unexpected ','; commas separate items only inside [ ] or { }");
     e = only_error(load_text("- eth1\n, eth2\n", "comma.yaml"));
     check_at(e, 2, 1, "");
+}
+
+TEST_CASE("text that is not UTF-8, or holds control characters, is refused at its line") {
+    // The bug: a Latin-1 name passed the check, then made every poll's JSON dump throw.
+    auto e = only_error(load_text(
+        minimal + "devices:\n  - mac: 02:00:00:00:00:01\n    name: \"Caf\xe9\"\n", "latin1.yaml"));
+    check_at(e, 6, 15, "");
+    CHECK(e.message == "byte 0xe9 is not valid UTF-8; a YAML file is UTF-8 text (save it as UTF-8)");
+    // A raw control byte anywhere (here in a comment) is named, not echoed.
+    e = only_error(load_text(minimal + "# ring \x07 the bell\n", "bell.yaml"));
+    check_at(e, 4, 8, "");
+    CHECK(e.message == "control character 0x07 is not allowed in a YAML file");
+    CHECK(e.str().find('\x07') == std::string::npos);
+    // Valid characters count as one column each.
+    e = only_error(load_text("# K\xc3\xbc" "che\xff\n" + minimal, "col.yaml"));
+    check_at(e, 1, 8, "");
+    // A UTF-16 file says so once.
+    e = only_error(load_text(std::string("\xff\xfei\0n\0", 6), "utf16.yaml"));
+    CHECK(e.message == "the file is UTF-16 text; save it as UTF-8");
+    // A quoted scalar's escapes can make a control character or an invalid code point from
+    // valid text: the value is refused at its key.
+    e = only_error(load_text(minimal + "devices:\n  - mac: 02:00:00:00:00:01\n    name: \"a\\x1b[2J\"\n", "esc.yaml"));
+    check_at(e, 6, 11, "devices[0].name");
+    CHECK(e.message.find("control character 0x1b (escape)") != std::string::npos);
+    CHECK(text::is_safe(e.str()));
+    e = only_error(load_text(minimal + "paths:\n  state_dir: \"/var/\\x01\"\n", "esc.yaml"));
+    CHECK(e.key == "paths.state_dir");
+    // An unknown key made of escapes is named printably.
+    auto r = load_text(minimal + "\"k\\x1b\": 1\n", "key.yaml");
+    REQUIRE(r.errors.size() == 1);
+    CHECK(r.errors[0].key == "k\\x1b");
 }
 
 TEST_CASE("many errors in one file are all reported, in file order") {

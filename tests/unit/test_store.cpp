@@ -8,6 +8,7 @@
 #include "store/files.h"
 #include "store/state.h"
 #include "support/temp_dir.h"
+#include "text/text.h"
 
 using namespace warden;
 namespace fs = std::filesystem;
@@ -180,4 +181,28 @@ TEST_CASE("an events log that keeps no rotated files starts afresh when full") {
     REQUIRE_FALSE(events.empty());
     CHECK(events.size() < 10);
     CHECK(events.back()["n"] == 9);
+}
+
+TEST_CASE("text read back from state files is made printable: no control byte reaches a terminal") {
+    TempDir d;
+    store::StateDir state(d.path);
+    // A hand-edited line: valid JSON, but its reason would clear the operator's screen.
+    write(state.quarantine_file(),
+          "{\"format\":\"warden-quarantine\",\"version\":1}\n"
+          "{\"mac\":\"02:00:00:00:00:01\",\"level\":\"isolate\",\"reason\":\"x\\u001b[2Jy\",\"since_ms\":1}\n"
+          "{\"mac\":\"02:00:00:00:00:02\",\"level\":\"isolate\",\"reason\":\"Caf\xe9\",\"since_ms\":1}\n");
+    auto loaded = state.load_quarantines();
+    REQUIRE(loaded.records.size() == 1);
+    CHECK(loaded.records[0].reason == "x\\x1b[2Jy");
+    // The line that is not UTF-8 is not JSON; the parser's message quotes its bytes, escaped.
+    REQUIRE(loaded.problems.size() == 1);
+    CHECK(loaded.problems[0].find("quarantine.jsonl:3: not JSON") == 0);
+    CHECK(text::is_safe(loaded.problems[0]));
+
+    auto events = d.path / "events.jsonl";
+    write(events, "{\"kind\":\"finding\",\"evidence\":\"\\u0007bell\",\"list\":[\"\\u001b\"]}\n");
+    auto read = store::EventLog::read_all(events, 0);
+    REQUIRE(read.size() == 1);
+    CHECK(read[0]["evidence"] == "\\x07bell");
+    CHECK(read[0]["list"][0] == "\\x1b");
 }
