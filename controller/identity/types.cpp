@@ -419,13 +419,9 @@ DeviceTypesLoad DeviceTypes::load_text(std::string_view yaml, const std::string&
 }
 
 DeviceTypesLoad DeviceTypes::load_file(const std::string& path) {
-    yamlfile::FileText file = yamlfile::read_file(path);
-    if (file.ok()) return load_text(file.text, path);
     DeviceTypesLoad out;
-    out.errors.push_back(
-        {path, 0, 0, "",
-         file.too_large ? "larger than 1 MiB: not a device-type rules file"
-                        : std::string("cannot read the device-type rules: ") + std::strerror(file.error)});
+    if (auto text = yamlfile::read_file(path, "device-type rules file", out.errors))
+        return load_text(*text, path);
     return out;
 }
 

@@ -1171,13 +1171,8 @@ LoadResult load_text(std::string_view yaml, const std::string& name) {
 }
 
 LoadResult load_file(const std::string& path) {
-    yamlfile::FileText file = yamlfile::read_file(path);
-    if (file.ok()) return load_text(file.text, path);
     LoadResult out;
-    out.errors.push_back({path, 0, 0, "",
-                          file.too_large
-                              ? "larger than 1 MiB: not a policy file"
-                              : std::string("cannot read the policy file: ") + std::strerror(file.error)});
+    if (auto text = yamlfile::read_file(path, "policy file", out.errors)) return load_text(*text, path);
     return out;
 }
 

@@ -1,8 +1,10 @@
 // File primitives for state that must survive crashes and power loss: atomic replacement
 // (temp file, fsync, rename, fsync of the directory) and an advisory lock that serialises
-// the controller and operator commands writing the same state dir.
+// the controller and operator commands writing the same state dir; and reading a file by
+// path (state, policy, rules, blocklists) without ever blocking on what is there.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -14,8 +16,29 @@ namespace warden::store {
 void write_atomically(const std::filesystem::path& path, std::string_view content,
                       bool durable = true);
 
-// Reads a whole file; throws if it cannot.
+// A whole file, or what is wrong with the path, in words that follow it ("PATH is a
+// directory, not a file"): "does not exist", "is a FIFO (named pipe), not a file",
+// "cannot be read: permission denied (...)", "is larger than 1 MiB".
+struct FileRead {
+    std::string text;
+    std::string error;    // empty when the file was read
+    int errno_value = 0;  // ENOENT, EACCES, ...; 0 when refused for its kind or size
+
+    bool ok() const { return error.empty(); }
+    std::string str(const std::filesystem::path& path) const;  // "PATH <error>"
+};
+
+// Reads a whole regular file without ever blocking: anything else at the path (a FIFO, a
+// device such as /dev/zero, a socket, a directory) is refused, since opening a FIFO waits for
+// a writer and a device never ends. More than max_bytes is refused too.
+FileRead read_regular_file(const std::filesystem::path& path, uint64_t max_bytes = UINT64_MAX);
+
+// read_regular_file without a size limit; throws std::runtime_error with FileRead::str.
 std::string read_file(const std::filesystem::path& path);
+
+// What to do about EACCES on warden's files: "permission denied (run as root or as a
+// member of the warden group)".
+std::string permission_hint();
 
 // Moves a file that could not be read aside as "<name>.corrupt-<UTC time>" and returns the
 // new path, so nothing is lost and the next start does not trip over it again.

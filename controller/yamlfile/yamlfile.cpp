@@ -1,12 +1,9 @@
 #include "yamlfile/yamlfile.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <algorithm>
 #include <cstdio>
 
+#include "store/files.h"
 #include "text/text.h"
 
 namespace warden::yamlfile {
@@ -47,31 +44,12 @@ std::vector<Diagnostic> check_characters(std::string_view text, const std::strin
     return out;
 }
 
-FileText read_file(const std::string& path) {
-    FileText out;
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        out.error = errno;
-        return out;
-    }
-    char buf[16384];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {  // e.g. EISDIR: open() succeeds on a directory, read() does not
-            out.error = errno;
-            break;
-        }
-        if (n == 0) break;
-        out.text.append(buf, static_cast<size_t>(n));
-        if (out.text.size() > max_file_bytes) {
-            out.too_large = true;
-            break;
-        }
-    }
-    ::close(fd);
-    if (!out.ok()) out.text.clear();
-    return out;
+std::optional<std::string> read_file(const std::string& path, std::string_view what,
+                                     std::vector<Diagnostic>& errors) {
+    store::FileRead file = store::read_regular_file(path, max_file_bytes);
+    if (file.ok()) return std::move(file.text);
+    errors.push_back({path, 0, 0, "", "the " + std::string(what) + " " + file.error});
+    return std::nullopt;
 }
 
 int line_of(const YAML::Mark& m) { return m.line >= 0 ? m.line + 1 : 1; }

@@ -1,11 +1,13 @@
 // What every loader of an operator-written YAML file (the policy, the device-type rules)
-// needs around yaml-cpp: reading the file with a size cap, the 1-based position of a node for
-// "file:line:column" messages, and how a value looks in "expected X, found Y".
+// needs around yaml-cpp: reading the file safely (regular files only, a size cap), the
+// 1-based position of a node for "file:line:column" messages, and how a value looks in
+// "expected X, found Y".
 #pragma once
 
 #include <yaml-cpp/yaml.h>
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,19 +33,15 @@ struct Diagnostic {
 std::vector<Diagnostic> check_characters(std::string_view text, const std::string& file);
 
 // The most a configuration file may hold. Real ones are a few kilobytes; the cap keeps a
-// wrong path (/dev/zero, a log file) from eating memory.
+// wrong path (a log file) from eating memory.
 inline constexpr size_t max_file_bytes = 1 << 20;
 
-// A whole file, or why it could not be read: `error` is an errno (e.g. ENOENT, EISDIR), or
-// `too_large` says it holds more than max_file_bytes. The caller words the message.
-struct FileText {
-    std::string text;
-    int error = 0;
-    bool too_large = false;
-
-    bool ok() const { return error == 0 && !too_large; }
-};
-FileText read_file(const std::string& path);
+// Reads a configuration file whole (store::read_regular_file: never blocks on a FIFO, refuses
+// a directory or a device, at most max_file_bytes). When it cannot, adds one error without a
+// position saying why, e.g. "policy.yaml: the policy file is a FIFO (named pipe), not a
+// file" (`what` names the file's role), and returns nothing.
+std::optional<std::string> read_file(const std::string& path, std::string_view what,
+                                     std::vector<Diagnostic>& errors);
 
 // 1-based line and column of a mark (an unknown position counts as 1).
 int line_of(const YAML::Mark& m);

@@ -93,6 +93,17 @@ else
   failures=$((failures + 1))
 fi
 
+# What is not a regular file is refused at once: a FIFO once hung policy check for ever.
+mkfifo "$tmp/fifo.yaml"
+EXPECT_OUT="fifo.yaml: the policy file is a FIFO (named pipe), not a file" expect 1 "policy check of a FIFO" -- \
+  timeout 10 "$warden" policy check "$tmp/fifo.yaml"
+EXPECT_OUT="/dev/zero: the policy file is a device, not a file" expect 1 "policy check of /dev/zero" -- \
+  timeout 10 "$warden" policy check /dev/zero
+EXPECT_OUT="$tmp: the policy file is a directory, not a file" expect 1 "policy check of a directory" -- \
+  timeout 10 "$warden" policy check "$tmp"
+EXPECT_OUT="fifo.yaml is a FIFO (named pipe), not a file" expect 1 "block load of a FIFO" -- \
+  timeout 10 "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" block load "$tmp/fifo.yaml"
+
 # warden devices --explain (issue 4): from the state dir and the rules file, no kernel needed.
 EXPECT_OUT="not a MAC address" expect 2 "devices --explain with a bad MAC" -- \
   "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" devices --explain 02:00:00:00:01

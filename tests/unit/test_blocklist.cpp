@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
 #include "blocklist/blocklist.h"
+#include "support/deadline.h"
+#include "support/temp_dir.h"
 
 using namespace warden;
 
@@ -40,6 +42,13 @@ TEST_CASE("an unreadable blocklist file is one error naming it") {
     REQUIRE(r.errors.size() == 1);
     CHECK(r.errors[0].find("/nonexistent/warden-blocklist.txt") != std::string::npos);
     CHECK(r.entries.empty());
+
+    test::TempDir d;
+    REQUIRE(test::make_fifo(d.path / "blocklist.txt"));
+    test::Deadline deadline(10);
+    r = blocklist::parse_file(d.path / "blocklist.txt", WD_BLOCK_OUT, 0);
+    REQUIRE(r.errors.size() == 1);
+    CHECK(r.errors[0] == (d.path / "blocklist.txt").string() + " is a FIFO (named pipe), not a file");
 }
 
 TEST_CASE("directions round-trip") {

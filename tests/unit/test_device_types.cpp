@@ -8,6 +8,8 @@
 #include <string>
 
 #include "identity/types.h"
+#include "support/deadline.h"
+#include "support/temp_dir.h"
 
 using namespace warden;
 using identity::DeviceTypes;
@@ -335,10 +337,16 @@ TEST_CASE("an unreadable rules file is one error without a position") {
     CHECK_FALSE(loaded.rules);
     REQUIRE(loaded.errors.size() == 1);
     CHECK(loaded.errors[0].line == 0);
-    CHECK(loaded.errors[0].str().find("No such file") != std::string::npos);
+    CHECK(loaded.errors[0].str() == "/nonexistent/device-types.yaml: the device-type rules file does not exist");
     auto dir = DeviceTypes::load_file("/tmp");
     REQUIRE(dir.errors.size() == 1);
-    CHECK(dir.errors[0].message.find("directory") != std::string::npos);
+    CHECK(dir.errors[0].message == "the device-type rules file is a directory, not a file");
+    test::TempDir d;
+    REQUIRE(test::make_fifo(d.path / "device-types.yaml"));
+    test::Deadline deadline(10);  // a FIFO used to hang the loader (and the controller)
+    auto fifo = DeviceTypes::load_file(d.path / "device-types.yaml");
+    REQUIRE(fifo.errors.size() == 1);
+    CHECK(fifo.errors[0].message == "the device-type rules file is a FIFO (named pipe), not a file");
 }
 
 // A vendor pattern that matches no organisation in the IEEE registry is a typo or a stale

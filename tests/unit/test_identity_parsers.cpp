@@ -13,6 +13,8 @@
 #include "identity/oui.h"
 #include "identity/ssdp.h"
 #include "identity_messages.h"
+#include "support/deadline.h"
+#include "support/temp_dir.h"
 
 using namespace warden;
 using namespace warden::identity;
@@ -942,6 +944,15 @@ TEST_CASE("oui: a directory without registry files is an error that says what to
         CHECK(std::string(e.what()).find("ieee-data") != std::string::npos);
     }
     std::filesystem::remove(dir);
+}
+
+TEST_CASE("oui: a registry file that is a FIFO is refused at once, naming it") {
+    test::TempDir d;
+    REQUIRE(test::make_fifo(d.path / "oui.csv"));
+    test::Deadline deadline(10);
+    CHECK_THROWS_WITH_AS(OuiRegistry::load(d.path.string()),
+                         ((d.path / "oui.csv").string() + " is a FIFO (named pipe), not a file").c_str(),
+                         std::runtime_error);
 }
 
 // Skipped (and counted as such by doctest) on a machine without Debian's ieee-data.

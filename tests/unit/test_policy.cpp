@@ -8,6 +8,8 @@
 #include <sstream>
 
 #include "policy/policy.h"
+#include "support/deadline.h"
+#include "support/temp_dir.h"
 #include "text/text.h"
 
 using namespace warden;
@@ -791,14 +793,23 @@ TEST_CASE("load_file: an unreadable file is one error without a position") {
     auto r = load_file("/nonexistent/warden/policy.yaml");
     auto e = only_error(r);
     CHECK(e.line == 0);
-    CHECK(
-        e.str() ==
-        "/nonexistent/warden/policy.yaml: cannot read the policy file: No such file or directory");
+    CHECK(e.str() == "/nonexistent/warden/policy.yaml: the policy file does not exist");
 
-    e = only_error(load_file(WARDEN_SOURCE_DIR));  // a directory
-    CHECK(e.message.find("Is a directory") != std::string::npos);
-    e = only_error(load_file("/dev/zero"));  // endless: refused after the size cap
-    CHECK(e.message == "larger than 1 MiB: not a policy file");
+    e = only_error(load_file(WARDEN_SOURCE_DIR));
+    CHECK(e.message == "the policy file is a directory, not a file");
+    e = only_error(load_file("/dev/zero"));  // endless: refused before reading
+    CHECK(e.message == "the policy file is a device, not a file");
+    {
+        // A FIFO hung policy check, policy reload and the controller's loop.
+        test::TempDir d;
+        REQUIRE(test::make_fifo(d.path / "policy.yaml"));
+        test::Deadline deadline(10);
+        e = only_error(load_file(d.path / "policy.yaml"));
+        CHECK(e.message == "the policy file is a FIFO (named pipe), not a file");
+        std::ofstream(d.path / "big.yaml") << "# " << std::string(2 << 20, 'x') << "\n";
+        e = only_error(load_file(d.path / "big.yaml"));
+        CHECK(e.message == "the policy file is larger than 1 MiB");
+    }
 
     char path[] = "/tmp/warden-policy-test-XXXXXX";
     int fd = mkstemp(path);

@@ -7,6 +7,7 @@
 #include "store/events_log.h"
 #include "store/files.h"
 #include "store/state.h"
+#include "support/deadline.h"
 #include "support/temp_dir.h"
 #include "text/text.h"
 
@@ -49,6 +50,40 @@ TEST_CASE("write_atomically into a missing directory fails with the path in the 
     TempDir d;
     CHECK_THROWS_WITH_AS(store::write_atomically(d.path / "nope" / "x.json", "x"),
                          doctest::Contains("nope/x.json"), std::runtime_error);
+}
+
+TEST_CASE("read_regular_file refuses what is not a regular file, without blocking") {
+    TempDir d;
+    auto fifo = d.path / "policy.yaml";
+    REQUIRE(test::make_fifo(fifo));
+    test::Deadline deadline(10);  // opening the FIFO used to wait for a writer, forever
+    auto r = store::read_regular_file(fifo);
+    CHECK(r.error == "is a FIFO (named pipe), not a file");
+    CHECK(r.str(fifo) == fifo.string() + " is a FIFO (named pipe), not a file");
+    CHECK_THROWS_WITH_AS(store::read_file(fifo), doctest::Contains("is a FIFO (named pipe), not a file"),
+                         std::runtime_error);
+    CHECK(store::read_regular_file("/dev/zero").error == "is a device, not a file");
+    CHECK(store::read_regular_file(d.path).error == "is a directory, not a file");
+    auto missing = store::read_regular_file(d.path / "missing");
+    CHECK(missing.error == "does not exist");
+    CHECK(missing.errno_value == ENOENT);
+
+    write(d.path / "big", std::string(2000, 'x'));
+    CHECK(store::read_regular_file(d.path / "big", 1024).error == "is larger than 1 KiB");
+    auto whole = store::read_regular_file(d.path / "big");
+    CHECK(whole.ok());
+    CHECK(whole.text.size() == 2000);
+}
+
+TEST_CASE("a state file that is a directory is named as one, and left where it is") {
+    TempDir d;
+    store::StateDir state(d.path);
+    fs::create_directory(state.inventory_file());
+    auto loaded = state.load_inventory();
+    REQUIRE(loaded.problems.size() == 1);
+    CHECK(loaded.problems[0] == state.inventory_file().string() + " is a directory, not a file");
+    CHECK_FALSE(loaded.moved_aside);
+    CHECK(fs::is_directory(state.inventory_file()));
 }
 
 TEST_CASE("quarantine records round-trip through the state file") {
