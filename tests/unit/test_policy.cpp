@@ -745,6 +745,18 @@ TEST_CASE("text that is not UTF-8, or holds control characters, is refused at it
     CHECK(text::is_safe(e.str()));
     e = only_error(load_text(minimal + "paths:\n  state_dir: \"/var/\\x01\"\n", "esc.yaml"));
     CHECK(e.key == "paths.state_dir");
+    // A tab belongs in no one-line value (found by fuzz_policy: the listen address's reason
+    // echoed it raw); notes may run over lines.
+    e = only_error(load_text(minimal + "metrics:\n  listen: 127.0.\t\t0.1:9464\n", "tab.yaml"));
+    CHECK(e.key == "metrics.listen");
+    CHECK(e.message.find("which holds a tab") != std::string::npos);
+    CHECK(text::is_safe(e.str()));
+    auto notes = valid(minimal + "devices:\n  - mac: 02:00:00:00:00:01\n    name: TV\n    notes: |\n      line one\n      line\ttwo\n");
+    CHECK(notes.devices[0].notes == "line one\nline\ttwo\n");
+    // A duration's reason quotes the whole character, not its first byte (fuzz_policy).
+    e = only_error(load_text(minimal + "interval: 25\xe2\x80\x99s\n", "quote.yaml"));
+    CHECK(e.message.find("unexpected '\xe2\x80\x99'") != std::string::npos);
+    CHECK(text::is_safe(e.str()));
     // An unknown key made of escapes is named printably.
     auto r = load_text(minimal + "\"k\\x1b\": 1\n", "key.yaml");
     REQUIRE(r.errors.size() == 1);
