@@ -196,6 +196,40 @@ std::string too_deep_message() {
            " levels (lists and mappings inside each other); a configuration file needs a few";
 }
 
+// yaml-cpp's words for a syntax error, in words an operator can act on.
+std::string syntax_message(const std::string& msg) {
+    if (msg.empty()) return "invalid YAML";
+    if (msg == YAML::ErrorMsg::END_OF_SEQ_FLOW) return "a '[' is not closed by a ']'";
+    if (msg == YAML::ErrorMsg::END_OF_MAP_FLOW) return "a '{' is not closed by a '}'";
+    if (msg == YAML::ErrorMsg::MAP_VALUE)
+        return "a ':' where no value can start (a value that holds ': ' must be quoted, and a "
+               "key must line up with the keys beside it)";
+    return text::printable(msg);
+}
+
+// Where a tab is used for indentation, at or before `last_line` (0-based): yaml-cpp then
+// reports something unrelated ("illegal map value") at a later position.
+std::optional<YAML::Mark> tab_in_indentation(std::string_view text, int last_line) {
+    int line = 0;
+    for (size_t start = 0; start <= text.size() && line <= last_line; ++line) {
+        size_t end = text.find('\n', start);
+        if (end == std::string_view::npos) end = text.size();
+        std::string_view content = text.substr(start, end - start);
+        size_t indent = content.find_first_not_of(" \t");
+        std::string_view lead = content.substr(0, std::min(indent, content.size()));
+        bool code = indent != std::string_view::npos && content[indent] != '#';
+        if (size_t tab = lead.find('\t'); code && tab != std::string_view::npos) {
+            YAML::Mark mark;
+            mark.pos = static_cast<int>(start + tab);
+            mark.line = line;
+            mark.column = static_cast<int>(tab);
+            return mark;
+        }
+        start = end + 1;
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<YAML::Node> Checker::parse(std::string_view yaml, std::string_view what) {
@@ -232,12 +266,15 @@ std::optional<YAML::Node> Checker::parse(std::string_view yaml, std::string_view
             return std::nullopt;
         }
         root = YAML::Load(text);
-    } catch (const YAML::DeepRecursion& e) {
-        error(e.mark, "", too_deep_message());
+    } catch (const YAML::DeepRecursion& e) {  // yaml-cpp's own guard ("bad file")
+        error(scan.too_deep.value_or(e.mark), "", too_deep_message());
         return std::nullopt;
     } catch (const YAML::Exception& e) {
         // One syntax error: yaml-cpp stops at the first.
-        error(e.mark, "", e.msg.empty() ? "invalid YAML" : text::printable(e.msg));
+        if (auto tab = tab_in_indentation(text, e.mark.line + 1))
+            error(*tab, "", "a tab character used for indentation; YAML needs spaces");
+        else
+            error(e.mark, "", syntax_message(e.msg));
         return std::nullopt;
     }
     // An empty document after a stray '---' is harmless; one with content is not.

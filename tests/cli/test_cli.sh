@@ -93,6 +93,28 @@ else
   failures=$((failures + 1))
 fi
 
+# Syntax errors in words, and no raw control byte from random bytes.
+printf 'interfaces:\n\twan: eth0\n\tlan: [eth1]\n' >"$tmp/tab.yaml"
+EXPECT_OUT="tab.yaml:2:1: a tab character used for indentation; YAML needs spaces" expect 1 "tabs for indentation are named" -- \
+  "$warden" policy check "$tmp/tab.yaml"
+/usr/bin/python3 -c 'print("a: " + "[" * 3000 + "]" * 3000)' >"$tmp/deep.yaml"
+EXPECT_OUT="deep.yaml:1:35: nesting deeper than 32 levels" expect 1 "deep nesting is named" -- \
+  "$warden" policy check "$tmp/deep.yaml"
+/usr/bin/python3 -c 'import random, sys; random.seed(9); sys.stdout.buffer.write(bytes(random.randrange(256) for _ in range(3000)))' >"$tmp/random.yaml"
+"$warden" policy check "$tmp/random.yaml" >"$tmp/random.out" 2>&1
+if /usr/bin/python3 -c '
+import re, sys
+out = open(sys.argv[1], "rb").read()
+text = out.decode("utf-8")  # raises on a broken character
+assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f]", text), repr(out)
+assert "random.yaml:" in text, text' "$tmp/random.out"; then
+  echo "ok: policy check of random bytes prints no control byte"
+else
+  echo "FAIL: policy check of random bytes:"
+  od -c "$tmp/random.out" | head -n 20 | sed 's/^/    /'
+  failures=$((failures + 1))
+fi
+
 # What is not a regular file is refused at once: a FIFO once hung policy check for ever.
 mkfifo "$tmp/fifo.yaml"
 EXPECT_OUT="fifo.yaml: the policy file is a FIFO (named pipe), not a file" expect 1 "policy check of a FIFO" -- \

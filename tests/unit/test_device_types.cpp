@@ -240,7 +240,8 @@ TEST_CASE("the rules file and the policy are read by one checker: same limits, s
         {"rules: " + deep + "\n", "nesting deeper than 32 levels"},
         {aliases, "more than 64 aliases (*name)"},
         {"rules: []\n---\nrules: []\n", "a second YAML document (after '---')"},
-        {"rules: [a,\n", "end of sequence flow not found"},
+        {"rules: [a,\n", "a '[' is not closed by a ']'"},
+        {"rules:\n\t- {type: tv}\n", "a tab character used for indentation; YAML needs spaces"},
         {"# caf\xe9\n", "byte 0xe9 is not valid UTF-8"},
         {",\n", "unexpected ','; commas separate items only inside [ ] or { }"},
     };

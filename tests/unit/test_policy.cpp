@@ -698,12 +698,12 @@ TEST_CASE("a YAML syntax error is one error with its position") {
     CHECK(e.key.empty());
     CHECK(e.line >= 3);
     CHECK(e.column >= 1);
-    CHECK(e.message == "end of sequence flow not found");
+    CHECK(e.message == "a '[' is not closed by a ']'");
     CHECK(e.str().find("bad.yaml:") == 0);
 
     e = only_error(load_text("interfaces:\n  wan: eth0\n   lan: [eth1]\n", "bad.yaml"));
     check_at(e, 3, 7, "");
-    CHECK(e.message.find("map") != std::string::npos);
+    CHECK(e.message.find("a key must line up with the keys beside it") != std::string::npos);
 
     e = only_error(load_text(minimal + "---\ninterval: 2s\n", "two.yaml"));
     check_at(e, 5, 1, "");
@@ -761,6 +761,46 @@ TEST_CASE("text that is not UTF-8, or holds control characters, is refused at it
     auto r = load_text(minimal + "\"k\\x1b\": 1\n", "key.yaml");
     REQUIRE(r.errors.size() == 1);
     CHECK(r.errors[0].key == "k\\x1b");
+}
+
+TEST_CASE("what yaml-cpp calls \"bad file\" or \"illegal map value\" is said in words") {
+    // Tabs for indentation: yaml-cpp said "illegal map value" at the next line's ':'.
+    auto e = only_error(load_text("interfaces:\n\twan: eth0\n\tlan: [eth1]\n", "tab.yaml"));
+    check_at(e, 2, 1, "");
+    CHECK(e.message == "a tab character used for indentation; YAML needs spaces");
+    e = only_error(load_text("interfaces:\n  wan: eth0\n  lan:\n  \t- eth1\n", "tab.yaml"));
+    check_at(e, 4, 3, "");
+    // A tab after the indentation is fine (a separator), and in a comment.
+    valid("interfaces:\n  wan:\teth0\n  lan: [eth1]\n\t# a comment\n");
+
+    // Deep nesting: past the checker's limit, and past yaml-cpp's own guard, which said
+    // "bad file". Both are reported where the 33rd level opens (the top mapping is the first).
+    for (int depth : {40, 3000}) {
+        CAPTURE(depth);
+        e = only_error(load_text("a: " + std::string(depth, '[') + std::string(depth, ']') + "\n", "deep.yaml"));
+        check_at(e, 1, 35, "");
+        CHECK(e.message.find("nesting deeper than 32 levels") == 0);
+    }
+
+    e = only_error(load_text(minimal + "metrics: {enabled: true\n", "brace.yaml"));
+    CHECK(e.message == "a '{' is not closed by a '}'");
+}
+
+TEST_CASE("random bytes never put a control byte or a broken character in a message") {
+    std::mt19937 rng(9);
+    int refused = 0;
+    for (int i = 0; i < 300; ++i) {
+        std::string junk(1 + rng() % 400, '\0');
+        for (auto& c : junk) c = static_cast<char>(rng() % 256);
+        if (i % 2) junk = minimal + junk;  // after a valid start too
+        auto r = load_text(junk, "junk.yaml");
+        refused += !r.policy;
+        for (const auto& d : r.errors) {
+            INFO(d.str());
+            CHECK(text::is_safe(d.str()));
+        }
+    }
+    CHECK(refused > 290);  // the junk was junk
 }
 
 TEST_CASE("many errors in one file are all reported, in file order") {
