@@ -13,6 +13,7 @@
 #include "daemon/daemon.h"
 #include "daemon/pidfile.h"
 #include "dataplane/attach.h"
+#include "store/files.h"
 #include "store/state.h"
 
 namespace warden::cli {
@@ -73,15 +74,23 @@ int cmd_policy_reload(Context& ctx) {
         state_dir = ctx.state_dir();
     } catch (const std::exception&) {
         auto checked = policy::load_file(ctx.config);
+        // A file that cannot be read at all (permission denied, missing) was not rejected:
+        // its one error has no position.
+        if (checked.errors.size() == 1 && checked.errors[0].line == 0)
+            throw std::runtime_error(checked.errors[0].str());
         std::cerr << "policy rejected; the running policy stays in force (the controller was not asked):\n";
         for (const auto& e : checked.errors) std::cerr << "  " << e.str() << "\n";
         return 1;
     }
     store::StateDir state(*state_dir);
+    // Without permission to read the pid file, "not running" would be a guess.
+    store::check_readable(state.pid_file());
     auto pid = daemon::running_controller(state.pid_file().string());
     if (!pid) throw std::runtime_error("warden is not running (no controller holds " + state.pid_file().string() + ")");
     int before = read_status(state).value("/reload/generation"_json_pointer, 0);
-    if (kill(*pid, SIGHUP) != 0) throw std::runtime_error("cannot signal pid " + std::to_string(*pid) + ": " + std::strerror(errno));
+    if (kill(*pid, SIGHUP) != 0)
+        throw std::runtime_error("cannot signal the controller (pid " + std::to_string(*pid) + "): " +
+                                 (errno == EPERM ? store::permission_hint() : std::strerror(errno)));
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (std::chrono::steady_clock::now() < deadline) {
         json s = read_status(state);

@@ -144,6 +144,11 @@ FileRead read_regular_file(const fs::path& path, uint64_t max_bytes) {
     return out;
 }
 
+void check_readable(const fs::path& path) {
+    if (::access(path.c_str(), R_OK) != 0 && (errno == EACCES || errno == EPERM))
+        throw std::runtime_error(path.string() + " " + errno_words(errno));
+}
+
 std::string read_file(const fs::path& path) {
     FileRead file = read_regular_file(path);
     if (!file.ok()) throw std::runtime_error(file.str(path));

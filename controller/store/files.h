@@ -40,6 +40,11 @@ std::string read_file(const std::filesystem::path& path);
 // member of the warden group)".
 std::string permission_hint();
 
+// Throws std::runtime_error ("PATH cannot be read: permission denied (...)") when this user
+// may not read path or search a directory above it. A missing file passes: the caller tells
+// "absent" from "not allowed to look".
+void check_readable(const std::filesystem::path& path);
+
 // Moves a file that could not be read aside as "<name>.corrupt-<UTC time>" and returns the
 // new path, so nothing is lost and the next start does not trip over it again.
 std::filesystem::path move_aside(const std::filesystem::path& path);

@@ -126,6 +126,34 @@ EXPECT_OUT="$tmp: the policy file is a directory, not a file" expect 1 "policy c
 EXPECT_OUT="fifo.yaml is a FIFO (named pipe), not a file" expect 1 "block load of a FIFO" -- \
   timeout 10 "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" block load "$tmp/fifo.yaml"
 
+# A user who may not read the state dir is told so (exit 1), not "no events yet", "no
+# findings" or "not running". Run as a real other user: nobody when this runs as root (the
+# state dir made root-only), else this user against a state dir with no permissions at all.
+locked=$tmp/locked
+mkdir -p "$locked/state"
+printf '%s\n' '{"kind":"finding","mac":"02:00:00:00:00:01","detector":"flood","ts_ms":1}' >"$locked/state/events.jsonl"
+# A controller holds the pid file's lock, as `warden run` does.
+(exec 9>"$locked/state/warden.pid"; flock -x 9; echo "$BASHPID" >&9; exec sleep 30) &
+holder=$!
+if [[ $(id -u) -eq 0 ]]; then
+  chmod 755 "$tmp" "$locked"
+  chmod 700 "$locked/state"
+  cp "$warden" "$locked/warden"  # somewhere nobody may run it from
+  as_other=(setpriv --reuid=65534 --regid=65534 --clear-groups "$locked/warden")
+else
+  chmod 000 "$locked/state"
+  as_other=("$warden")
+fi
+denied="permission denied (run as root or as a member of the warden group)"
+for cmd in events alerts "policy reload"; do
+  # shellcheck disable=SC2086  # the command's words
+  EXPECT_OUT="$denied" expect 1 "$cmd as a user who may not read the state dir" -- \
+    "${as_other[@]}" --pin-dir "$locked/pins" --state-dir "$locked/state" $cmd
+done
+chmod 700 "$locked/state"
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+
 # warden devices --explain (issue 4): from the state dir and the rules file, no kernel needed.
 EXPECT_OUT="not a MAC address" expect 2 "devices --explain with a bad MAC" -- \
   "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" devices --explain 02:00:00:00:01

@@ -201,6 +201,18 @@ TEST_CASE("events log readers skip damaged lines and say so") {
     CHECK(problems[0] == "events.jsonl:2: not a JSON event, skipped");
 }
 
+TEST_CASE("an events log that exists but cannot be read is an error, not an empty log") {
+    TempDir d;
+    auto file = d.path / "events.jsonl";
+    CHECK(store::EventLog::read_all(file, 3).empty());  // absent: no events yet
+    REQUIRE(test::make_fifo(file));
+    test::Deadline deadline(10);
+    CHECK_THROWS_WITH_AS(store::EventLog::read_all(file, 3),
+                         (file.string() + " is a FIFO (named pipe), not a file").c_str(), std::runtime_error);
+    // Permission denied says what to do; tests/cli/test_cli.sh checks it as a real other user.
+    CHECK(store::permission_hint() == "permission denied (run as root or as a member of the warden group)");
+}
+
 TEST_CASE("iso_time prints UTC with milliseconds") {
     CHECK(store::iso_time(0) == "1970-01-01T00:00:00.000Z");
     CHECK(store::iso_time(1'796'011'491'998) == "2026-11-30T04:04:51.998Z");
