@@ -8,7 +8,11 @@
 #include "lib/common.h"
 #include "lib/maps.h"
 #include "lib/parse.h"
-#include "lib/account.h"
+#include "lib/counters.h"
+#include "lib/events.h"
+#include "lib/enforce.h"
+#include "lib/restricted.h"
+#include "lib/flows.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -29,18 +33,7 @@ static __always_inline void emit_copy(struct __sk_buff *skb, const struct pkt *p
 	bpf_ringbuf_submit(ev, 0);
 }
 
-/*
- * A global (not inlined) function is verified once on its own, and its caller continues
- * with one state whatever path the parse took: inlined, the verifier walks the rest of the
- * program once per way through the IPv6 extension-header loop (300k instructions, not 23k).
- */
-__noinline int lan_egress_parse(struct __sk_buff *skb, struct pkt *p)
-{
-	if (!p)
-		return 0;
-	parse_frame((void *)(long)skb->data, (void *)(long)skb->data_end, p);
-	return 0;
-}
+FRAME_PARSER(struct __sk_buff)
 
 SEC("tc")
 int lan_egress(struct __sk_buff *skb)
@@ -64,9 +57,7 @@ int lan_egress(struct __sk_buff *skb)
 	struct ethhdr *eth = data;
 	if ((void *)(eth + 1) > data_end) {
 		st->bytes += len;
-		st->unparsed++;
-		st->proto_packets[WD_PROTO_OTHER]++;
-		st->passed++;
+		count_runt(st);
 		return TC_ACT_OK;
 	}
 
@@ -89,7 +80,7 @@ int lan_egress(struct __sk_buff *skb)
 	}
 
 	struct pkt p = {};
-	lan_egress_parse(skb, &p);
+	parse_frame_of(skb, &p);
 	p.len = len;
 	if (segs > 1 && p.payload_off)
 		len += (__u64)(segs - 1) * p.payload_off;

@@ -8,7 +8,13 @@
 #include "lib/common.h"
 #include "lib/maps.h"
 #include "lib/parse.h"
-#include "lib/account.h"
+#include "lib/ports.h"
+#include "lib/counters.h"
+#include "lib/events.h"
+#include "lib/gateway.h"
+#include "lib/enforce.h"
+#include "lib/restricted.h"
+#include "lib/flows.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -43,18 +49,7 @@ static __always_inline void emit_copy(struct xdp_md *ctx, const struct pkt *p, c
 	bpf_ringbuf_submit(ev, 0);
 }
 
-/*
- * A global (not inlined) function is verified once on its own, and its caller continues
- * with one state whatever path the parse took: inlined, the verifier walks the rest of the
- * program once per way through the IPv6 extension-header loop (300k instructions, not 23k).
- */
-__noinline int lan_ingress_parse(struct xdp_md *ctx, struct pkt *p)
-{
-	if (!p)
-		return 0;
-	parse_frame((void *)(long)ctx->data, (void *)(long)ctx->data_end, p);
-	return 0;
-}
+FRAME_PARSER(struct xdp_md)
 
 SEC("xdp")
 int lan_ingress(struct xdp_md *ctx)
@@ -70,9 +65,7 @@ int lan_ingress(struct xdp_md *ctx)
 
 	struct ethhdr *eth = data;
 	if ((void *)(eth + 1) > data_end) {
-		st->unparsed++;
-		st->proto_packets[WD_PROTO_OTHER]++;
-		st->passed++;
+		count_runt(st);
 		return XDP_PASS;
 	}
 
@@ -93,7 +86,7 @@ int lan_ingress(struct xdp_md *ctx)
 	}
 
 	struct pkt p = {};
-	lan_ingress_parse(ctx, &p);
+	parse_frame_of(ctx, &p);
 	__u32 bucket = count_parsed(st, &p, 1);
 
 	if (restricted && q && !restricted_allows_from_device(&p)) {
@@ -115,7 +108,9 @@ int lan_ingress(struct xdp_md *ctx)
 	if (p.flags & PKT_IP) {
 		int created = 0;
 		f = flow_entry(&p, dev.word, WD_FLOW_UP, now, st, &created);
-		if (created && ds)
+		/* An answer (a server's SYN+ACK, a reply) makes the entry but is no flow the
+		 * device opened: it is neither counted nor reported. */
+		if (created && ds && frame_opens_flow(&p))
 			report_new_flow(ds, &p, dev.key.mac, !multicast && !to_gateway, ifindex, now,
 					st);
 		if (peer_block_flags(f, &p.daddr) & WD_BLOCK_OUT) {

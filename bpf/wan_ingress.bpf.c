@@ -6,22 +6,13 @@
 #include "lib/common.h"
 #include "lib/maps.h"
 #include "lib/parse.h"
-#include "lib/account.h"
+#include "lib/counters.h"
+#include "lib/events.h"
+#include "lib/enforce.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/*
- * A global (not inlined) function is verified once on its own, and its caller continues
- * with one state whatever path the parse took: inlined, the verifier walks the rest of the
- * program once per way through the IPv6 extension-header loop (300k instructions, not 23k).
- */
-__noinline int wan_ingress_parse(struct xdp_md *ctx, struct pkt *p)
-{
-	if (!p)
-		return 0;
-	parse_frame((void *)(long)ctx->data, (void *)(long)ctx->data_end, p);
-	return 0;
-}
+FRAME_PARSER(struct xdp_md)
 
 SEC("xdp")
 int wan_ingress(struct xdp_md *ctx)
@@ -36,7 +27,7 @@ int wan_ingress(struct xdp_md *ctx)
 	st->bytes += len;
 
 	struct pkt p = {};
-	wan_ingress_parse(ctx, &p);
+	parse_frame_of(ctx, &p);
 	count_parsed(st, &p, 1);
 
 	if ((p.flags & PKT_IP) && (blocklist_flags(&p.saddr) & WD_BLOCK_IN)) {

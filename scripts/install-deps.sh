@@ -7,6 +7,9 @@ packages=(
   # build
   build-essential cmake pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
   libyaml-cpp-dev libfmt-dev libboost-program-options-dev doctest-dev nlohmann-json3-dev
+  # the fuzz tier: clang's libFuzzer and sanitizer runtimes (libclang-rt-dev is the runtime of
+  # Debian's default clang, libclang-rt-14-dev on Debian 12); without them the tier cannot run
+  libclang-rt-dev
   # identity: the IEEE MAC address registry (OUI vendors)
   ieee-data
   # network plumbing used by warden, the testbed and the tests
@@ -25,11 +28,13 @@ if ! command -v npm >/dev/null 2>&1; then
   packages+=(npm)
 fi
 
+# One dpkg-query for all of them (one call each took seconds on a busy machine); a package
+# dpkg has never heard of gets no line, so it counts as missing too.
+installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${packages[@]}" 2>/dev/null |
+  awk '/ install ok installed$/ { print $1 }' || true)
 missing=()
 for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-    missing+=("$p")
-  fi
+  grep -qxF -- "$p" <<<"$installed" || missing+=("$p")
 done
 
 if ((${#missing[@]} == 0)); then

@@ -75,7 +75,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, WD_PROG_MAX);
+	__uint(max_entries, WD_STATS_SLOTS);
 	__type(key, __u32);
 	__type(value, struct wd_prog_stats);
 } wd_stats SEC(".maps");

@@ -97,34 +97,57 @@ std::pair<int, int> sync_policy_entries(dataplane::Blocklist& table, const std::
     return {added, removed};
 }
 
-namespace {
-
-std::filesystem::path operator_file(const std::string& state_dir) {
-    return std::filesystem::path(state_dir) / "blocklist.txt";
-}
-
-}  // namespace
-
-std::vector<Entry> load_operator_entries(const std::string& state_dir, std::vector<std::string>* problems) {
-    auto file = operator_file(state_dir);
-    if (!std::filesystem::exists(file)) return {};
+std::vector<std::string> OperatorList::load() {
+    entries_.clear();
+    auto file = state_.path_of(store::layout::blocklist);
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec)) return {};
     auto r = parse_file(file, WD_BLOCK_IN | WD_BLOCK_OUT, kOperatorList);
-    if (!r.errors.empty() && problems) {
-        // Keep what parsed: these were the operator's own entries; a damaged line loses itself only.
-        problems->insert(problems->end(), r.errors.begin(), r.errors.end());
-        try {
-            problems->push_back("damaged file kept as " + store::move_aside(file).string());
-        } catch (const std::exception& e) {
-            problems->push_back(e.what());
-        }
+    entries_ = std::move(r.entries);
+    if (r.errors.empty()) return {};
+    // Keep what parsed: these are the operator's own entries, and the next start must find
+    // them. The damaged file stays beside it for a person to look at.
+    auto problems = std::move(r.errors);
+    try {
+        problems.push_back("damaged file kept as " + store::move_aside(file).string());
+        save(entries_);
+        problems.push_back("the " + std::to_string(entries_.size()) + " readable prefix(es) were written back to " +
+                           file.string());
+    } catch (const std::exception& e) {
+        problems.push_back(e.what());
     }
-    return r.entries;
+    return problems;
 }
 
-void save_operator_entries(const std::string& state_dir, const std::vector<Entry>& entries) {
+void OperatorList::save(const std::vector<Entry>& entries) const {
     std::string text = "# warden: the operator's blocklist (warden block add/del/load); one prefix a line\n";
     for (const auto& e : entries) text += e.prefix.str() + " " + direction_name(e.flags) + "\n";
-    store::write_atomically(operator_file(state_dir), text);
+    store::write_atomically(state_.path_of(store::layout::blocklist), text);
+}
+
+void OperatorList::add(const std::vector<Entry>& entries) {
+    auto next = entries_;
+    for (const auto& e : entries) {
+        std::erase_if(next, [&](const Entry& s) { return s.prefix == e.prefix; });
+        next.push_back({e.prefix, e.flags, kOperatorList});
+    }
+    save(next);
+    entries_ = std::move(next);
+}
+
+bool OperatorList::remove(const net::Prefix& prefix) {
+    auto next = entries_;
+    if (std::erase_if(next, [&](const Entry& s) { return s.prefix == prefix; }) == 0) return false;
+    save(next);
+    entries_ = std::move(next);
+    return true;
+}
+
+void OperatorList::replace(const std::vector<Entry>& entries) {
+    std::vector<Entry> next;
+    for (const auto& e : entries) next.push_back({e.prefix, e.flags, kOperatorList});
+    save(next);
+    entries_ = std::move(next);
 }
 
 }  // namespace warden::blocklist

@@ -10,6 +10,7 @@
 
 #include "dataplane/tables.h"
 #include "net/address.h"
+#include "store/state.h"
 
 namespace warden::blocklist {
 
@@ -42,8 +43,27 @@ std::string direction_name(uint32_t flags);
 // (the policy's), leaving the operator's alone. Returns {added, removed}.
 std::pair<int, int> sync_policy_entries(dataplane::Blocklist& table, const std::vector<Entry>& wanted);
 
-// The operator's entries, kept in the state dir so they survive a reboot.
-std::vector<Entry> load_operator_entries(const std::string& state_dir, std::vector<std::string>* problems);
-void save_operator_entries(const std::string& state_dir, const std::vector<Entry>& entries);
+// The operator's entries (`warden block add/del/load`, the cloud's blocklist), kept in the
+// state dir so they survive a reboot. The control core changes this list first and the
+// kernel's tries second. A damaged line costs that line only: the readable entries are
+// written back at once and the damaged file kept aside.
+class OperatorList {
+public:
+    explicit OperatorList(const store::StateDir& state) : state_(state) {}
+
+    // Reads the file; returns one problem per damaged line (and where the damage went).
+    std::vector<std::string> load();
+    const std::vector<Entry>& entries() const { return entries_; }
+    // Each change saves first; when saving fails the list is as it was and this throws.
+    void add(const std::vector<Entry>& entries);  // an entry for a listed prefix replaces it
+    bool remove(const net::Prefix& prefix);
+    void replace(const std::vector<Entry>& entries);
+
+private:
+    void save(const std::vector<Entry>& entries) const;
+
+    const store::StateDir& state_;
+    std::vector<Entry> entries_;
+};
 
 }  // namespace warden::blocklist

@@ -97,10 +97,14 @@ const std::vector<Command>& commands() {
          {"mac"}, cmd_quarantine_del},
         {"quarantine list", "[--json]", "quarantined devices, with time left and frames dropped", "", no_options,
          {}, cmd_quarantine_list},
-        {"block add", "PREFIX [--direction in|out|both]", "block an address or prefix (IPv4 or IPv6)",
-         "out: devices cannot reach it; in: it cannot reach in from the WAN; both (default).",
+        {"block add", "PREFIX [--direction in|out|both] [--force]", "block an address or prefix (IPv4 or IPv6)",
+         "out: devices cannot reach it; in: it cannot reach in from the WAN; both (default).\n"
+         "A prefix that holds one of the gateway's own addresses or overlaps the LAN would cut\n"
+         "devices off from the gateway (DNS, DHCP, the page, SSH): it is refused unless --force.\n"
+         "A very wide prefix (shorter than /8 for IPv4, /16 for IPv6) is blocked with a warning.",
          [](po::options_description& o) {
-             o.add_options()("direction", po::value<std::string>()->default_value("both"), "in, out or both");
+             o.add_options()("direction", po::value<std::string>()->default_value("both"), "in, out or both")(
+                 "force", "block even a prefix that would cut the LAN off from the gateway");
          },
          {"prefix"}, cmd_block_add},
         {"block del", "PREFIX", "remove a prefix the operator blocked", "", no_options, {"prefix"}, cmd_block_del},
@@ -108,10 +112,12 @@ const std::vector<Command>& commands() {
          cmd_block_list},
         {"block load", "FILE [--direction in|out|both]", "block every prefix in a file",
          "One prefix a line, optionally followed by in, out or both; '#' starts a comment. If any\n"
-         "line is bad, every bad line is reported with its number and nothing is loaded.",
+         "line is bad, every bad line is reported with its number and nothing is loaded. The\n"
+         "prefixes are checked as `block add` checks them; one refused refuses the file.",
          [](po::options_description& o) {
              o.add_options()("direction", po::value<std::string>()->default_value("both"),
-                             "direction for lines that do not name one");
+                             "direction for lines that do not name one")(
+                 "force", "load even prefixes that would cut the LAN off from the gateway");
          },
          {"file"}, cmd_block_load},
         {"events", "[--follow] [--last N] [--json]", "what happened: quarantines, releases, blocked traffic, new devices",

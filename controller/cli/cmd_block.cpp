@@ -1,30 +1,20 @@
-// warden block add | del | list | load: the operator's blocklist, enforced at once and kept
-// in the state dir so it survives a reboot.
+// warden block add | del | list | load: the operator's blocklist, changed through the control
+// core (enforced at once, kept in the state dir so it survives a reboot).
 #include <iostream>
-#include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "blocklist/blocklist.h"
 #include "cli/commands.h"
+#include "cli/control_client.h"
 #include "cli/format.h"
 #include "dataplane/pinned.h"
-#include "store/events_log.h"
-#include "store/files.h"
-#include "store/state.h"
 
 namespace warden::cli {
 
 using nlohmann::json;
 
 namespace {
-
-net::Prefix prefix_arg(const std::string& text) {
-    std::string why;
-    auto p = net::Prefix::parse(text, &why);
-    if (!p) throw UsageError("\"" + text + "\": " + why);
-    return *p;
-}
 
 uint32_t direction_arg(Context& ctx) {
     auto d = blocklist::parse_direction(ctx.vm["direction"].as<std::string>());
@@ -40,38 +30,13 @@ std::string source_name(uint32_t list_id, const policy::Policy* pol) {
     return "list " + std::to_string(list_id);
 }
 
-// Applies entries to the kernel and the operator's file, under the state lock.
-void add_operator_entries(Context& ctx, const std::vector<blocklist::Entry>& entries, const char* how) {
-    dataplane::PinnedMaps maps(ctx.pin_dir());
-    store::StateDir state(ctx.state_dir());
-    store::DirLock lock(state.path());
-    std::vector<std::string> problems;
-    auto saved = blocklist::load_operator_entries(state.path(), &problems);
-    for (const auto& p : problems) std::cerr << "warning: " << p << "\n";
-    auto table = maps.blocklist();
-    for (const auto& e : entries) {
-        table.put(e.prefix, e.flags, blocklist::kOperatorList);
-        std::erase_if(saved, [&](auto& s) { return s.prefix == e.prefix; });
-        saved.push_back(e);
-    }
-    blocklist::save_operator_entries(state.path(), saved);
-    store::EventLog events(state.events_file(), ctx.events_max_size(), ctx.events_keep());
-    json list = json::array();
-    for (const auto& e : entries) list.push_back(e.prefix.str());
-    events.append({{"kind", "block_added"}, {"how", how}, {"prefixes", list}, {"by", "operator"}});
-}
-
 }  // namespace
 
 int cmd_block_add(Context& ctx) {
-    auto prefix = prefix_arg(ctx.positional[0]);
-    uint32_t flags = direction_arg(ctx);
-    add_operator_entries(ctx, {{prefix, flags, blocklist::kOperatorList}}, "block add");
-    if (ctx.json)
-        std::cout << json{{"prefix", prefix.str()}, {"direction", blocklist::direction_name(flags)}}.dump(2) << "\n";
-    else
-        std::cout << "blocked " << prefix.str() << " (" << blocklist::direction_name(flags) << ")\n";
-    return 0;
+    return print_result(ctx, ask_core(ctx, {{"op", "block"},
+                                           {"prefixes", json::array({ctx.positional[0]})},
+                                           {"direction", ctx.vm["direction"].as<std::string>()},
+                                           {"force", ctx.vm.count("force") > 0}}));
 }
 
 int cmd_block_load(Context& ctx) {
@@ -82,42 +47,19 @@ int cmd_block_load(Context& ctx) {
         std::cerr << ctx.positional[0] << ": " << parsed.errors.size() << " bad line(s); nothing was loaded\n";
         return 1;
     }
-    add_operator_entries(ctx, parsed.entries, "block load");
-    if (ctx.json)
-        std::cout << json{{"file", ctx.positional[0]}, {"loaded", parsed.entries.size()}}.dump(2) << "\n";
-    else
-        std::cout << "blocked " << parsed.entries.size() << " prefix(es) from " << ctx.positional[0] << "\n";
-    return 0;
+    if (parsed.entries.empty()) {
+        std::cout << ctx.positional[0] << ": no prefix in it; nothing to block\n";
+        return 0;
+    }
+    // One request for the whole file: all of it is blocked, or none.
+    json prefixes = json::array();
+    for (const auto& e : parsed.entries)
+        prefixes.push_back({{"prefix", e.prefix.str()}, {"direction", blocklist::direction_name(e.flags)}});
+    return print_result(ctx, ask_core(ctx, {{"op", "block"}, {"prefixes", prefixes}, {"force", ctx.vm.count("force") > 0}}));
 }
 
 int cmd_block_del(Context& ctx) {
-    auto prefix = prefix_arg(ctx.positional[0]);
-    dataplane::PinnedMaps maps(ctx.pin_dir());
-    auto table = maps.blocklist();
-    for (const auto& e : table.list()) {
-        if (e.prefix == prefix && e.value.list_id != blocklist::kOperatorList)
-            throw std::runtime_error(prefix.str() + " comes from " + source_name(e.value.list_id, ctx.policy()) +
-                                     "; remove it there and run `warden policy reload`");
-    }
-    store::StateDir state(ctx.state_dir());
-    store::DirLock lock(state.path());
-    std::vector<std::string> problems;
-    auto saved = blocklist::load_operator_entries(state.path(), &problems);
-    bool removed = table.remove(prefix);
-    size_t before = saved.size();
-    std::erase_if(saved, [&](auto& s) { return s.prefix == prefix; });
-    if (!removed && saved.size() == before) {
-        std::cerr << "warden block del: " << prefix.str() << " is not blocked\n";
-        return 1;
-    }
-    blocklist::save_operator_entries(state.path(), saved);
-    store::EventLog events(state.events_file(), ctx.events_max_size(), ctx.events_keep());
-    events.append({{"kind", "block_removed"}, {"prefixes", {prefix.str()}}, {"by", "operator"}});
-    if (ctx.json)
-        std::cout << json{{"removed", prefix.str()}}.dump(2) << "\n";
-    else
-        std::cout << "unblocked " << prefix.str() << "\n";
-    return 0;
+    return print_result(ctx, ask_core(ctx, {{"op", "unblock"}, {"prefix", ctx.positional[0]}}));
 }
 
 int cmd_block_list(Context& ctx) {

@@ -1,19 +1,14 @@
 // warden run, policy check, policy reload, detach: starting, checking and stopping.
-#include <signal.h>
-#include <unistd.h>
-
-#include <chrono>
-#include <fstream>
 #include <iostream>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/control_client.h"
 #include "daemon/daemon.h"
-#include "daemon/pidfile.h"
 #include "dataplane/attach.h"
-#include "store/files.h"
+#include "dataplane/pinned.h"
+#include "store/owner.h"
 #include "store/state.h"
 
 namespace warden::cli {
@@ -52,26 +47,11 @@ int cmd_policy_check(Context& ctx) {
     return 0;
 }
 
-namespace {
-
-json read_status(const store::StateDir& state) {
-    try {
-        std::ifstream in(state.status_file());
-        if (!in) return json();
-        return json::parse(in);
-    } catch (const std::exception&) {
-        return json();
-    }
-}
-
-}  // namespace
-
 int cmd_policy_reload(Context& ctx) {
     // The state dir says where the controller is. When only the (now broken) policy could
     // say, the controller cannot be asked; it keeps the policy in force either way.
-    std::optional<std::string> state_dir;
     try {
-        state_dir = ctx.state_dir();
+        ctx.state_dir();
     } catch (const std::exception&) {
         auto checked = policy::load_file(ctx.config);
         // A file that cannot be read at all (permission denied, missing) was not rejected:
@@ -82,40 +62,27 @@ int cmd_policy_reload(Context& ctx) {
         for (const auto& e : checked.errors) std::cerr << "  " << e.str() << "\n";
         return 1;
     }
-    store::StateDir state(*state_dir);
-    // Without permission to read the pid file, "not running" would be a guess.
-    store::check_readable(state.pid_file());
-    auto pid = daemon::running_controller(state.pid_file().string());
-    if (!pid) throw std::runtime_error("warden is not running (no controller holds " + state.pid_file().string() + ")");
-    int before = read_status(state).value("/reload/generation"_json_pointer, 0);
-    if (kill(*pid, SIGHUP) != 0)
-        throw std::runtime_error("cannot signal the controller (pid " + std::to_string(*pid) + "): " +
-                                 (errno == EPERM ? store::permission_hint() : std::strerror(errno)));
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < deadline) {
-        json s = read_status(state);
-        if (s.value("/reload/generation"_json_pointer, 0) > before) {
-            bool ok = s.value("/reload/ok"_json_pointer, false);
-            if (ctx.json) {
-                std::cout << s["reload"].dump(2) << "\n";
-            } else if (ok) {
-                std::cout << "policy reloaded (" << s.value("policy", std::string()) << ")\n";
-            } else {
-                std::cerr << "policy rejected; the running policy stays in force:\n";
-                for (const auto& e : s["reload"]["errors"]) std::cerr << "  " << e.get<std::string>() << "\n";
-            }
-            return ok ? 0 : 1;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto result = ask_core(ctx, {{"op", "reload"}});
+    if (ctx.json) {
+        std::cout << result.to_json().dump(2) << "\n";
+        return result.exit_code() == 2 ? 1 : result.exit_code();
     }
-    throw std::runtime_error("the controller (pid " + std::to_string(*pid) + ") did not report a reload within 10 s");
+    if (result.ok()) {
+        std::cout << result.message << "\n";
+        return 0;
+    }
+    std::cerr << result.message << ":\n";
+    for (const auto& e : result.detail.value("errors", json::array())) std::cerr << "  " << e.get<std::string>() << "\n";
+    return 1;
 }
 
 int cmd_detach(Context& ctx) {
     std::string state_dir = ctx.state_dir();
-    if (auto pid = daemon::running_controller((std::filesystem::path(state_dir) / "warden.pid").string()))
+    if (auto pid = store::running_controller(store::StateDir(state_dir).pid_file().string()))
         throw std::runtime_error("warden run is still running (pid " + std::to_string(*pid) +
                                  "); stop it first (systemctl stop warden, or kill -TERM " + std::to_string(*pid) + ")");
+    // A controller with another state dir may use these pins: the lock lives with the pins.
+    dataplane::PinDirLock::check_free(ctx.pin_dir());
     auto report = dataplane::detach_all(ctx.pin_dir());
     if (ctx.json) {
         std::cout << json{{"removed", report.removed}, {"problems", report.problems}}.dump(2) << "\n";

@@ -1,13 +1,12 @@
 // warden profile export | import | merge: per-type behaviour profiles shared across gateways
-// (no MACs, names or addresses). Export and import go through the controller, which holds
-// the engine (daemon/requests.h); merge is a pure file operation (engine/profiles.h).
+// (no MACs, names or addresses). Export and import go through the control core, which reaches
+// the engine when warden runs (control/learning.h); merge is a pure file operation.
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "daemon/pidfile.h"
-#include "daemon/requests.h"
+#include "cli/control_client.h"
 #include "engine/engine.h"
 #include "engine/profiles.h"
 #include "store/files.h"
@@ -20,8 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::chrono::seconds kWait{10};
-
 std::string type_list(const engine::Profiles& p) {
     std::string s;
     for (const auto& [type, b] : p.types) s += (s.empty() ? "" : ", ") + type;
@@ -33,14 +30,10 @@ std::string type_list(const engine::Profiles& p) {
 int cmd_profile_export(Context& ctx) {
     const std::string& out = ctx.positional[0];
     store::StateDir state(ctx.state_dir());
-    // A running controller holds what it learned in memory: ask it to write engine.json first.
-    if (daemon::running_controller(state.pid_file().string())) {
-        auto req = daemon::submit_request(state.path(), "save");
-        if (!req.signalled || !daemon::wait_handled(req, kWait))
-            throw std::runtime_error("the controller did not save its state within " + std::to_string(kWait.count()) +
-                                     " s (is it stuck? see its log)");
-    }
-    fs::path file = state.path() / "engine.json";
+    // A running controller holds what it learned in memory: it writes engine.json first.
+    auto saved = ask_core(ctx, {{"op", "save_learning"}});
+    if (!saved.ok()) return print_result(ctx, saved);
+    fs::path file = state.path_of(store::layout::engine);
     if (!fs::exists(file))
         throw std::runtime_error("nothing learned yet: " + file.string() + " does not exist (has warden run been running?)");
     engine::Engine e;
@@ -62,20 +55,9 @@ int cmd_profile_export(Context& ctx) {
 int cmd_profile_import(Context& ctx) {
     const std::string& in = ctx.positional[0];
     engine::Profiles profiles = engine::Profiles::read_file(in);  // names what is wrong; nothing changes then
-    store::StateDir state(ctx.state_dir());
-    auto req = daemon::submit_request(state.path(), "import_profiles", {{"profiles", profiles.to_json()}});
-    bool done = req.signalled && daemon::wait_handled(req, kWait);
-    if (ctx.json) {
-        std::cout << json{{"file", in}, {"types", profiles.types.size()}, {"imported", done}}.dump(2) << "\n";
-    } else if (done) {
-        std::cout << "imported profiles of " << profiles.types.size() << " device type(s) (" << type_list(profiles)
-                  << ") as priors\n";
-    } else {
-        std::cout << "profiles of " << profiles.types.size() << " device type(s) are queued in "
-                  << daemon::requests_dir(state.path()).string()
-                  << ": the controller imports them when it " << (req.signalled ? "gets to it" : "starts") << "\n";
-    }
-    return 0;
+    auto result = ask_core(ctx, {{"op", "import_profiles"}, {"profiles", profiles.to_json()}});
+    if (result.ok()) result.detail["file"] = in;
+    return print_result(ctx, result);
 }
 
 int cmd_profile_merge(Context& ctx) {

@@ -15,7 +15,9 @@
 #include "cli/device_view.h"
 #include "cli/explain.h"
 #include "cli/format.h"
-#include "daemon/pidfile.h"
+#include "control/socket.h"
+#include "store/owner.h"
+#include "dataplane/evictions.h"
 #include "dataplane/pinned.h"
 #include "identity/types.h"
 #include "quarantine/quarantine.h"
@@ -71,11 +73,46 @@ const char* kProgNames[] = {"lan_ingress", "lan_egress", "wan_ingress"};
 
 }  // namespace
 
+// The ports as the controller last checked them against the kernel: what each has, and
+// what is wrong where something is.
+static void print_ports(const json& ports) {
+    std::cout << "\n";
+    Table table({"PORT", "ROLE", "STATE", "THE KERNEL HAS"});
+    std::vector<std::string> problems;
+    for (const auto& p : ports) {
+        std::string name = p.value("interface", "?"), state = p.value("state", "?"), has;
+        for (const auto& k : p.value("kernel", json::array())) {
+            std::string how = k.value("hook", "") == "xdp" ? k.value("mode", "") + ", " : "";
+            has += (has.empty() ? "" : ", ") + k.value("hook", "") + " " + k.value("program", "") + " (" + how + "id " +
+                   std::to_string(k.value("id", 0u)) + (k.value("ours", false) ? "" : ", not warden's") + ")";
+        }
+        if (state == "waiting")
+            has = p.value("optional", false) ? "- (not there; optional)" : "- (not there: nothing enforced until it appears)";
+        table.add({name, p.value("role", "?"), state == "fault" ? "FAULT" : state, has.empty() ? "nothing" : has});
+        for (const auto& f : p.value("faults", json::array())) problems.push_back(f.get<std::string>());
+    }
+    table.print(std::cout);
+    for (const auto& f : problems) std::cout << "  fault: " << f << "\n";
+}
+
 int cmd_status(Context& ctx) {
     std::string pin_dir = ctx.pin_dir(), state_dir = ctx.state_dir();
-    auto pid = daemon::running_controller((std::filesystem::path(state_dir) / "warden.pid").string());
+    store::StateDir state(state_dir);
+    auto pid = store::running_controller(state.pid_file().string());
     bool pinned = dataplane::maps_pinned(pin_dir);
-    json snapshot = read_json_file(std::filesystem::path(state_dir) / "status.json");
+    // A running controller says how it is now (even when it cannot write its state dir);
+    // else the last status it wrote.
+    json snapshot;
+    if (pid) {
+        try {
+            auto live = control::ask(state.path_of(store::layout::control_socket), {{"op", "status"}},
+                                     std::chrono::seconds(5));
+            if (live && live->ok()) snapshot = live->detail;
+        } catch (const std::exception& e) {
+            std::cerr << "warning: " << e.what() << "\n";
+        }
+    }
+    if (!snapshot.is_object()) snapshot = read_json_file(state.status_file());
 
     json out{{"controller", pid ? json{{"running", true}, {"pid", *pid}} : json{{"running", false}}},
              {"pin_dir", pin_dir},
@@ -90,6 +127,10 @@ int cmd_status(Context& ctx) {
         return 1;
     }
     dataplane::PinnedMaps maps(pin_dir);
+    auto stats = maps.stats();
+    // Evictions of the LRU maps (dataplane/evictions.h): what this walk proves, or what the
+    // running controller's walks proved, whichever is more.
+    const wd_prog_stats before_walk = stats.total();
     json map_list = json::array();
     uint64_t total_memory = 0;
     for (const auto& row : kMapRows) {
@@ -98,12 +139,21 @@ int cmd_status(Context& ctx) {
         total_memory += mem;
         json m{{"name", std::string(dataplane::map_name(row.id))}, {"capacity", maps.capacity(row.id)}, {"memory_bytes", mem}};
         if (row.key_size) m["entries"] = count_entries(fd, row.key_size);
+        if (row.id == MapId::devices || row.id == MapId::flows) {
+            uint64_t evicted = dataplane::evicted_at_least(dataplane::churn(before_walk, row.id),
+                                                           m["entries"].get<uint64_t>(),
+                                                           dataplane::churn(stats.total(), row.id));
+            if (pid && snapshot.is_object() && snapshot.contains("evicted")) {
+                const char* key = row.id == MapId::devices ? "devices" : "flows";
+                evicted = std::max(evicted, snapshot["evicted"].value(key, uint64_t(0)));
+            }
+            m["evicted"] = evicted;
+        }
         map_list.push_back(m);
     }
     out["maps"] = map_list;
     out["map_memory_bytes"] = total_memory;
     json progs = json::array();
-    auto stats = maps.stats();
     for (uint32_t p = 0; p < WD_PROG_MAX; ++p) {
         auto s = stats.read(p);
         progs.push_back({{"program", kProgNames[p]},
@@ -115,19 +165,23 @@ int cmd_status(Context& ctx) {
                                       {"restricted", s.dropped[WD_DROP_RESTRICTED]},
                                       {"blocklist", s.dropped[WD_DROP_BLOCKLIST]}}},
                          {"events_lost", s.events_lost},
-                         {"map_full", s.map_full}});
+                         {"map_full", s.map_full},
+                         {"added", {{"devices", s.devices_added}, {"flows", s.flows_added}}}});
     }
     out["programs"] = progs;
     auto quarantined = maps.quarantine().list();
     out["quarantined"] = {{"isolate", std::count_if(quarantined.begin(), quarantined.end(), [](auto& q) { return q.level == WD_LEVEL_ISOLATE; })},
                           {"restricted", std::count_if(quarantined.begin(), quarantined.end(), [](auto& q) { return q.level == WD_LEVEL_RESTRICTED; })}};
     if (snapshot.is_object()) {
+        out["ports"] = snapshot.value("ports", json::array());
         out["attachments"] = snapshot.value("attachments", json::array());
         out["policy"] = snapshot.value("policy", "");
         out["started_ms"] = snapshot.value("started_ms", int64_t(0));
         out["interval_ms"] = snapshot.value("interval_ms", int64_t(0));
         out["last_poll_cpu_ms"] = snapshot.value("last_poll_cpu_ms", 0.0);
         out["snapshot_age_ms"] = store::now_unix_ms() - snapshot.value("updated_ms", int64_t(0));
+        if (snapshot.contains("health")) out["health"] = snapshot["health"];
+        if (snapshot.contains("inventory")) out["inventory"] = snapshot["inventory"];
     }
 
     if (ctx.json) {
@@ -138,21 +192,32 @@ int cmd_status(Context& ctx) {
         int64_t up = store::now_unix_ms() - out.value("started_ms", store::now_unix_ms());
         std::cout << "controller: running (pid " << *pid << ", up " << human_age(up) << "), policy "
                   << out.value("policy", std::string("?")) << "\n";
+        json health = out.value("health", json::object());
+        if (health.value("state", "ok") == "ok") {
+            std::cout << "health: ok\n";
+        } else {
+            std::cout << "health: DEGRADED (enforcement goes on; what follows does not work):\n";
+            for (const auto& p : health.value("problems", json::array()))
+                std::cout << "  " << p.value("step", "") << ": " << p.value("error", "") << " (since "
+                          << human_age(store::now_unix_ms() - p.value("since_ms", int64_t(0))) << ", "
+                          << p.value("count", 0) << " time(s))\n";
+        }
+        if (out.contains("inventory")) {
+            const auto& inv = out["inventory"];
+            std::cout << "inventory: " << inv.value("devices", 0) << " device(s) of at most " << inv.value("limit", 0);
+            if (inv.value("evicted", 0) > 0) std::cout << "; " << inv.value("evicted", 0) << " idle device(s) forgotten";
+            std::cout << "\n";
+        }
     } else {
         std::cout << "controller: NOT running — programs stay attached and keep enforcing; start `warden run`\n";
     }
-    if (out.contains("attachments")) {
-        std::cout << "attached:";
-        for (const auto& a : out["attachments"])
-            std::cout << "  " << a["interface"].get<std::string>() << " " << a["program"].get<std::string>() << " ("
-                      << (a["hook"] == "xdp" ? "xdp " + a["mode"].get<std::string>() : a["hook"].get<std::string>()) << ")";
-        std::cout << "\n";
-    }
+    if (out.contains("ports")) print_ports(out["ports"]);
     std::cout << "\n";
-    Table mt({"MAP", "ENTRIES", "CAPACITY", "MEMORY"}, {false, true, true, true});
+    Table mt({"MAP", "ENTRIES", "CAPACITY", "EVICTED", "MEMORY"}, {false, true, true, true, true});
     for (const auto& m : map_list)
         mt.add({m["name"], m.contains("entries") ? std::to_string(m["entries"].get<uint64_t>()) : "-",
-                std::to_string(m["capacity"].get<uint64_t>()), human_bytes(m["memory_bytes"])});
+                std::to_string(m["capacity"].get<uint64_t>()),
+                m.contains("evicted") ? std::to_string(m["evicted"].get<uint64_t>()) : "-", human_bytes(m["memory_bytes"])});
     mt.print(std::cout);
     std::cout << "map memory in all: " << human_bytes(total_memory) << "\n\n";
     Table pt({"PROGRAM", "SEEN", "PASSED", "ISOLATED", "RESTRICTED", "BLOCKLIST", "UNPARSED", "EVENTS LOST"},
@@ -206,7 +271,7 @@ int explain(Context& ctx, const std::string& mac_text) {
         in.rules_error = loaded.errors.empty() ? "not loaded" : loaded.errors.front().str();
         if (loaded.errors.size() > 1) in.rules_error += " (and " + std::to_string(loaded.errors.size() - 1) + " more)";
     }
-    auto names = view::parse_peer_names(read_json_file(state.path() / "names.json"));
+    auto names = view::parse_peer_names(read_json_file(state.path_of(store::layout::names)));
     if (auto it = names.find(*mac); it != names.end()) in.peer_names = it->second;
 
     json explanation = explain_device(in);
@@ -316,7 +381,7 @@ int cmd_flows(Context& ctx) {
     size_t shown = top == 0 ? flows.size() : std::min<size_t>(flows.size(), top);
     int64_t now = store::now_unix_ms();
     // The name the device looked the peer up as (while its DNS TTL lasts), from `warden run`.
-    auto names = view::parse_peer_names(read_json_file(store::StateDir(ctx.state_dir()).path() / "names.json"));
+    auto names = view::parse_peer_names(read_json_file(store::StateDir(ctx.state_dir()).path_of(store::layout::names)));
     std::vector<std::string> peer_names(shown);
     json list = json::array();
     for (size_t i = 0; i < shown; ++i) {

@@ -7,7 +7,7 @@
 #include <map>
 #include <set>
 
-#include "daemon/pidfile.h"
+#include "store/owner.h"
 #include "dataplane/pinned.h"
 #include "quarantine/quarantine.h"
 #include "store/state.h"
@@ -155,7 +155,7 @@ NetworkView look(Context& ctx, const RecentEvents* events, bool require_pins) {
     view.pin_dir = ctx.pin_dir();
     view.state_dir = ctx.state_dir();
     store::StateDir state(view.state_dir);
-    view.controller = daemon::running_controller(state.pid_file().string());
+    view.controller = store::running_controller(state.pid_file().string());
 
     std::vector<dataplane::DeviceCounters> counters;
     std::map<net::Mac, dataplane::QuarantineEntry> quarantined;
@@ -181,7 +181,7 @@ NetworkView look(Context& ctx, const RecentEvents* events, bool require_pins) {
                            d.value("active_flows", uint64_t(0))};
         }
     // The names devices looked their peers up as: a cache `warden run` rewrites every few seconds.
-    auto peer_names = warden::view::parse_peer_names(read_json_file(state.path() / "names.json"));
+    auto peer_names = warden::view::parse_peer_names(read_json_file(state.path_of(store::layout::names)));
     std::set<net::Mac> alerting;
     if (events)
         for (const auto& mac : events->alerting(now - kAlertingForMs)) alerting.insert(mac);

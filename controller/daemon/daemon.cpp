@@ -6,31 +6,35 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <csignal>
 #include <cstring>
-#include <ctime>
-#include <map>
 #include <memory>
 #include <set>
-#include <unordered_map>
 
-#include "blocklist/blocklist.h"
+#include "control/control.h"
+#include "control/enforcement.h"
+#include "control/gateway.h"
+#include "control/socket.h"
+#include "daemon/detection.h"
+#include "daemon/health.h"
+#include "daemon/identification.h"
+#include "daemon/inventory.h"
+#include "daemon/loop_queue.h"
+#include "daemon/status.h"
+#include "daemon/traffic.h"
 #include "dataplane/attach.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/events.h"
+#include "dataplane/evictions.h"
 #include "dataplane/pinned.h"
-#include "daemon/detection.h"
-#include "daemon/pidfile.h"
-#include "identity/identity.h"
-#include "identity/observer.h"
-#include "identity/oui.h"
-#include "identity/types.h"
 #include "net/interfaces.h"
 #include "policy/policy.h"
+#include "ports/live_kernel.h"
+#include "ports/ports.h"
 #include "quarantine/quarantine.h"
 #include "store/events_log.h"
 #include "store/files.h"
+#include "store/owner.h"
 #include "store/state.h"
 #include "web/service.h"
 
@@ -42,10 +46,8 @@ using dataplane::Program;
 
 namespace {
 
-constexpr int64_t kInventorySaveEveryMs = 60'000;  // last-seen stamps; new devices save at once
-constexpr int64_t kIdentitySaveEveryMs = 5'000;     // identity changes reach `warden devices` this soon
-constexpr int64_t kDropLogEveryMs = 60'000;        // one "blocked" log line per device a minute
-constexpr int64_t kFlowScanEveryMs = 5'000;        // one pass over the flow table (see poll())
+constexpr int64_t kDropLogEveryMs = 60'000;  // one "blocked" event per device and kind a minute
+constexpr std::chrono::seconds kRequestTimeout{20};
 
 log::Level to_log_level(policy::LogLevel l) {
     switch (l) {
@@ -57,15 +59,6 @@ log::Level to_log_level(policy::LogLevel l) {
     return log::Level::info;
 }
 
-dataplane::XdpMode to_xdp_mode(policy::XdpMode m) {
-    switch (m) {
-        case policy::XdpMode::native: return dataplane::XdpMode::native;
-        case policy::XdpMode::generic: return dataplane::XdpMode::generic;
-        case policy::XdpMode::automatic: return dataplane::XdpMode::automatic;
-    }
-    return dataplane::XdpMode::automatic;
-}
-
 uint32_t block_flags(policy::BlockDirection d) {
     switch (d) {
         case policy::BlockDirection::in: return WD_BLOCK_IN;
@@ -75,40 +68,7 @@ uint32_t block_flags(policy::BlockDirection d) {
     return WD_BLOCK_IN | WD_BLOCK_OUT;
 }
 
-double cpu_seconds() {
-    timespec ts{};
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-// CPU milliseconds of each step of a poll, for `--log-level debug`: where a busy poll goes.
-class PollSteps {
-public:
-    void mark(const char* step) {
-        double now = cpu_seconds();
-        if (!steps_.empty()) steps_ += ", ";
-        steps_ += fmt::format("{} {:.2f}", step, (now - last_) * 1000);
-        last_ = now;
-    }
-    const std::string& str() const { return steps_; }
-
-private:
-    double last_ = cpu_seconds();
-    std::string steps_;
-};
-
-// A MAC as an integer, for hashing.
-uint64_t mac_key(const uint8_t* mac) {
-    uint64_t v = 0;
-    for (int i = 0; i < 6; ++i) v = v << 8 | mac[i];
-    return v;
-}
-
-struct Rates {
-    double up = 0, down = 0, lateral = 0, bcast = 0;  // bytes/s
-    double packets = 0;                               // frames/s, both directions
-};
-
+// `warden run`: the parts, each named for what it does, and the loop that drives them.
 class Controller {
 public:
     Controller(std::string config_path, Overrides overrides)
@@ -117,82 +77,80 @@ public:
     int run();
 
 private:
+    // Start-up, in order.
+    void start();
     bool load_policy(policy::Policy& out, bool at_start);
     void apply_log_level();
-    void start();
-    void attach_interfaces(const std::vector<net::Interface>& all);
+    void load_dataplane();
     void learn_gateway(const std::vector<net::Interface>& all);
+    void start_control(bool maps_fresh);
     void load_blocklists();
-    void restore_inventory();
-    void load_identity_rules();
-    void sync_identities(int64_t now_ms);
-    store::DeviceRecord& inventory_entry(const net::Mac& mac, int64_t first_seen_ms, const std::string& interface);
-    void write_names(int64_t now_ms);
+    void start_engine();
+    void open_surfaces();
+
+    // The poll, as its steps.
     void poll();
+    // Everything else the loop does.
     void on_event(const dataplane::EventRecord& record);
-    void reload();
-    void write_status();
-    void save_inventory();
+    control::Result handle_request(const json& request, const control::Who& who);
+    control::Result reload();
+    json status_now() const;
     void stop();
+    void arm_timer();
     std::string ifname(uint32_t ifindex) const;
 
     std::string config_path_;
     Overrides overrides_;
     policy::Policy policy_;
     std::string pin_dir_, state_dir_;
+    int64_t started_ms_ = 0;
 
+    // The state dir: owned while running, written through the parts below.
     std::unique_ptr<store::StateDir> state_;
-    std::unique_ptr<PidFile> pidfile_;
+    std::unique_ptr<store::Owner> owner_;
     std::unique_ptr<store::EventLog> events_;
+
+    // The data plane: programs, maps, attachments, the events ring; the pins held locked.
+    std::unique_ptr<dataplane::PinDirLock> pin_lock_;
     std::unique_ptr<dataplane::Dataplane> dp_;
-    std::unique_ptr<quarantine::Manager> quarantines_;
+    std::unique_ptr<ports::Ports> ports_;  // warden's programs on the policy's interfaces
     std::unique_ptr<dataplane::EventReader> reader_;
-    std::unique_ptr<web::Service> web_;  // metrics and the status page (controller/web)
-    std::vector<dataplane::Attachment> attachments_;
-    std::map<int, std::string> ifnames_;
 
-    std::unique_ptr<identity::OuiRegistry> oui_;
-    std::unique_ptr<identity::DeviceTypes> device_types_;  // outlives identities_' use of it
-    std::unique_ptr<identity::IdentityStore> identities_;
-    std::unique_ptr<identity::Observer> observer_;
-    int64_t names_written_ms_ = 0;
-    // The behaviour engine and what feeds it (daemon/detection.h).
-    std::unique_ptr<Detection> detection_;
+    // What warden enforces, changed only through the control core.
+    std::unique_ptr<control::KernelEnforcement> enforcement_;
+    std::unique_ptr<Detection> detection_;  // the behaviour engine; what the core teaches
+    std::unique_ptr<control::Control> control_;
 
-    std::map<net::Mac, store::DeviceRecord> inventory_;
-    bool inventory_dirty_ = false;
-    bool identities_unsaved_ = false;  // identity changes not yet on disk (sync_identities)
-    int64_t inventory_saved_ms_ = 0;
-    std::map<net::Mac, dataplane::DeviceCounters> last_counters_;
-    std::map<net::Mac, Rates> rates_;
-    std::unordered_map<uint64_t, size_t> active_flows_;  // by mac_key
-    size_t flow_entries_ = 0;
-    std::unique_ptr<dataplane::FlowScan> flow_scan_;  // the pass under way
-    std::unordered_map<uint64_t, size_t> scan_active_;
-    size_t scan_entries_ = 0;
-    uint64_t scan_started_ns_ = 0;
-    uint64_t last_poll_ns_ = 0;
+    // What warden knows of the devices.
+    std::unique_ptr<Inventory> inventory_;
+    std::unique_ptr<Identification> identification_;
+    Traffic traffic_;
+    std::unique_ptr<dataplane::Evictions> evictions_;  // what the LRU maps evicted, from the walks
+    Health health_;
     std::map<std::pair<net::Mac, uint32_t>, int64_t> drop_logged_ms_;
 
-    int64_t started_ms_ = 0;
-    uint64_t polls_ = 0;
-    double last_poll_cpu_ms_ = 0;
-    uint64_t packet_copies_ = 0;
-    uint64_t flow_events_ = 0;
-    int reload_generation_ = 0;
-    bool reload_ok_ = true;
-    std::vector<std::string> reload_errors_;
-    int64_t reload_ms_ = 0;
+    // The surfaces: the control socket (the CLI) and the status page, both reaching the
+    // control core through the loop.
+    LoopQueue queue_;
+    std::unique_ptr<control::SocketServer> socket_;
+    std::unique_ptr<web::Service> web_;
+
+    // Figures for status and metrics.
+    PollFigures figures_;
+    ReloadOutcome reload_;
+    uint64_t last_poll_ns_ = 0;
+    int timer_fd_ = -1;
+    std::chrono::milliseconds armed_interval_{0};
 };
 
 bool Controller::load_policy(policy::Policy& out, bool at_start) {
     auto result = policy::load_file(config_path_);
     for (const auto& w : result.warnings) log::warn("policy: {}", w.str());
     if (!result.policy) {
-        reload_errors_.clear();
+        reload_.errors.clear();
         for (const auto& e : result.errors) {
             log::error("policy: {}", e.str());
-            reload_errors_.push_back(e.str());
+            reload_.errors.push_back(e.str());
         }
         log::error("{}: {} error(s); {}", config_path_, result.errors.size(),
                    at_start ? "not starting" : "the running policy stays in force");
@@ -208,31 +166,17 @@ void Controller::apply_log_level() {
 }
 
 std::string Controller::ifname(uint32_t ifindex) const {
-    auto it = ifnames_.find(static_cast<int>(ifindex));
-    return it != ifnames_.end() ? it->second : std::to_string(ifindex);
+    if (!ports_) return std::to_string(ifindex);
+    auto it = ports_->links().find(static_cast<int>(ifindex));
+    return it != ports_->links().end() ? it->second.name : std::to_string(ifindex);
 }
 
 void Controller::learn_gateway(const std::vector<net::Interface>& all) {
-    // Frames to any of these MACs count as "up": the LAN ports, the bridges they belong to
-    // (devices address the bridge), and the WAN port.
-    std::vector<net::Mac> macs;
-    std::vector<net::IpAddr> addrs;
-    auto add = [&](const net::Interface& itf) {
-        if (itf.mac && std::find(macs.begin(), macs.end(), *itf.mac) == macs.end()) macs.push_back(*itf.mac);
-        for (const auto& a : itf.addrs)
-            if (std::find(addrs.begin(), addrs.end(), a) == addrs.end()) addrs.push_back(a);
-    };
-    // Bridges first: their addresses are the ones devices use (DNS, DHCP), and the list is
-    // bounded; the ports' own (link-local) addresses come after.
-    for (const auto& name : policy_.interfaces.lan)
-        if (auto itf = net::find_interface(all, name); itf && itf->master)
-            for (const auto& m : all)
-                if (m.index == itf->master) add(m);
-    for (const auto& name : policy_.interfaces.lan)
-        if (auto itf = net::find_interface(all, name)) add(*itf);
-    if (auto wan = net::find_interface(all, policy_.interfaces.wan); wan && wan->mac &&
-        std::find(macs.begin(), macs.end(), *wan->mac) == macs.end())
-        macs.push_back(*wan->mac);
+    // Frames to any of these MACs count as "up"; DNS to these addresses is allowed for
+    // restricted devices. The same facts guard the control core's operations.
+    auto facts = control::gateway_facts(all, policy_.interfaces.lan, policy_.interfaces.wan);
+    auto macs = facts.macs;
+    auto addrs = facts.lan_addrs;
     if (macs.size() > WD_GATEWAY_MACS_MAX) macs.resize(WD_GATEWAY_MACS_MAX);
     if (addrs.size() > WD_GATEWAY_ADDRS_MAX) {
         log::warn("the gateway has {} LAN addresses; DNS for restricted devices is allowed to the first {}",
@@ -243,37 +187,7 @@ void Controller::learn_gateway(const std::vector<net::Interface>& all) {
     std::string list;
     for (const auto& m : macs) list += (list.empty() ? "" : ", ") + m.str();
     log::info("gateway MACs: {}; {} gateway address(es)", list, addrs.size());
-}
-
-void Controller::attach_interfaces(const std::vector<net::Interface>& all) {
-    std::vector<std::string> missing;
-    for (const auto& name : policy_.interfaces.lan)
-        if (!net::find_interface(all, name)) missing.push_back(name);
-    if (!net::find_interface(all, policy_.interfaces.wan)) missing.push_back(policy_.interfaces.wan);
-    if (!missing.empty()) {
-        std::string list;
-        for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
-        throw std::runtime_error("interface(s) not found: " + list + " (check interfaces: in " +
-                                 config_path_ + "; `ip link` lists what this host has)");
-    }
-    auto mode = to_xdp_mode(policy_.xdp_mode);
-    auto report = [&](const dataplane::Attachment& a) {
-        std::string how = a.hook == "xdp" ? a.mode + " mode" : a.hook;
-        if (a.hook == "xdp" && policy_.xdp_mode == policy::XdpMode::automatic && a.mode == "generic")
-            how += " (the driver has no native XDP)";
-        log::info("{} {} on {} ({})", a.replaced ? "updated" : "attached", a.program, a.ifname, how);
-        attachments_.push_back(a);
-    };
-    attachments_.clear();
-    for (const auto& name : policy_.interfaces.lan) {
-        auto itf = *net::find_interface(all, name);
-        report(dataplane::attach_xdp(dp_->program_fd(Program::lan_ingress), "lan_ingress", name, itf.index,
-                                     mode, pin_dir_));
-        report(dataplane::attach_tc_egress(dp_->program_fd(Program::lan_egress), "lan_egress", name, itf.index));
-    }
-    auto wan = *net::find_interface(all, policy_.interfaces.wan);
-    report(dataplane::attach_xdp(dp_->program_fd(Program::wan_ingress), "wan_ingress", wan.name, wan.index,
-                                 mode, pin_dir_));
+    if (control_) control_->configure({policy_.quarantine, facts});
 }
 
 void Controller::load_blocklists() {
@@ -292,108 +206,83 @@ void Controller::load_blocklists() {
         wanted.insert(wanted.end(), parsed.entries.begin(), parsed.entries.end());
     }
     dataplane::Blocklist table(dp_->map_fd(MapId::block_v4), dp_->map_fd(MapId::block_v6),
-                                  dp_->map_fd(MapId::block_gen));
+                               dp_->map_fd(MapId::block_gen));
     auto [added, removed] = blocklist::sync_policy_entries(table, wanted);
     log::info("blocklist: {} policy prefix(es) in force ({} added, {} removed)", wanted.size(), added, removed);
 }
 
-void Controller::restore_inventory() {
-    auto loaded = state_->load_inventory();
-    for (const auto& p : loaded.problems) log::error("state: {}", p);
-    if (loaded.moved_aside) log::error("state: damaged inventory kept as {}", loaded.moved_aside->string());
-    for (auto& r : loaded.records) inventory_[r.mac] = std::move(r);
-    for (const auto& d : policy_.devices) {
-        auto it = inventory_.find(d.mac);
-        if (it != inventory_.end() && it->second.name != d.name) {
-            it->second.name = d.name;
-            inventory_dirty_ = true;
-        }
-    }
-    if (!loaded.problems.empty()) inventory_dirty_ = true;
-    log::info("inventory: {} device(s) known", inventory_.size());
+void Controller::load_dataplane() {
+    // The memlock limit cannot be raised on some systems and this kernel does not need it.
+    rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
+    if (setrlimit(RLIMIT_MEMLOCK, &unlimited) != 0)
+        log::debug("could not raise RLIMIT_MEMLOCK ({}); continuing", std::strerror(errno));
+    dataplane::LoadOptions load;
+    const auto& s = policy_.map_sizes;
+    load.sizes = {s.devices, s.flows, s.blocklist_v4, s.blocklist_v6, s.quarantine, s.events_bytes};
+    load.pin_dir = pin_dir_;
+    pin_lock_ = std::make_unique<dataplane::PinDirLock>(pin_dir_);
+    dp_ = std::make_unique<dataplane::Dataplane>(load);
 }
 
-void Controller::save_inventory() {
-    std::vector<store::DeviceRecord> records;
-    for (const auto& [mac, r] : inventory_) records.push_back(r);
-    store::DirLock lock(state_->path());
-    state_->save_inventory(records);
-    inventory_dirty_ = identities_unsaved_ = false;
-    inventory_saved_ms_ = store::now_unix_ms();
-}
-
-// The device-type rules; on a reload the old rules stay in force when the new file is bad.
-void Controller::load_identity_rules() {
-    const std::string& path = policy_.identity.device_types;
-    if (!std::filesystem::exists(path)) {
-        log::warn("device types: no rules at {}: types come only from the policy's devices", path);
-        return;
-    }
-    auto loaded = identity::DeviceTypes::load_file(path);
-    if (!loaded.rules) {
-        for (const auto& e : loaded.errors) log::error("device types: {}", e.str());
-        log::error("{}: {} error(s); {}", path, loaded.errors.size(),
-                   device_types_ ? "the rules in force stay" : "no type rules");
-        return;
-    }
-    auto next = std::make_unique<identity::DeviceTypes>(std::move(*loaded.rules));
-    if (identities_) identities_->set_types(next.get());
-    device_types_ = std::move(next);
-    log::info("device types: rules from {}", path);
-}
-
-// A device enters the inventory the first time warden hears of it, whichever way that is (its
-// new-device event, its counters in a poll, its DHCP/DNS traffic): recorded and announced once.
-store::DeviceRecord& Controller::inventory_entry(const net::Mac& mac, int64_t first_seen_ms,
-                                                 const std::string& interface) {
-    auto [it, added] = inventory_.try_emplace(mac);
-    if (!added) return it->second;
-    auto& rec = it->second;
-    rec.mac = mac;
-    rec.first_seen_ms = rec.last_seen_ms = first_seen_ms;
-    if (auto* named = policy_.find_device(mac)) rec.name = named->name;
-    inventory_dirty_ = true;
-    json e{{"kind", "new_device"}, {"mac", mac.str()}};
-    if (!interface.empty()) e["interface"] = interface;
-    log::info("new device {}{}", mac.str(), interface.empty() ? "" : " on " + interface);
-    events_->append(e);
-    return rec;
-}
-
-// Identities that changed go into the inventory, and to disk at most every
-// kIdentitySaveEveryMs: a device's looked-up names change all day, and writing the inventory
-// with fsync at every DNS query would be constant I/O. A new device is saved at once.
-void Controller::sync_identities(int64_t now_ms) {
-    if (!identities_ || !identities_->dirty()) return;
-    for (const auto& [mac, j] : identities_->save_changed()) {
-        auto& rec = inventory_entry(mac, now_ms, "");
-        if (rec.identity != j) {
-            rec.identity = j;
-            identities_unsaved_ = true;
-        }
-        // The engine judges a device against its type's profile until it knows the device.
-        if (detection_) detection_->set_type(mac, j.value("type", std::string("unknown")));
-    }
-    identities_->clear_dirty();
-}
-
-// The names devices looked their peers up as, for `warden flows` (rewritten now and then,
-// not durably: it is a cache).
-void Controller::write_names(int64_t now_ms) {
-    constexpr int64_t kEveryMs = 5'000;
-    if (!identities_ || now_ms - names_written_ms_ < kEveryMs) return;
-    names_written_ms_ = now_ms;
-    identities_->expire_names(now_ms);
-    nlohmann::json out = nlohmann::json::object();
-    for (const auto& [mac, names] : identities_->names(now_ms)) {
-        auto& j = out[mac.str()];
-        for (const auto& [addr, name] : names) j[addr.str()] = name;
-    }
+// The control core over the kernel maps, its books restored: quarantines made or ended while
+// warden was down (by the CLI) are enforced now, expired ones released.
+void Controller::start_control(bool maps_fresh) {
+    enforcement_ = std::make_unique<control::KernelEnforcement>(
+        dataplane::QuarantineTable(dp_->map_fd(MapId::quarantine)),
+        dataplane::Blocklist(dp_->map_fd(MapId::block_v4), dp_->map_fd(MapId::block_v6),
+                             dp_->map_fd(MapId::block_gen)));
+    detection_ = std::make_unique<Detection>(*state_, *events_);
+    control_ = std::make_unique<control::Control>(*state_, *events_, *enforcement_, *detection_,
+                                                  control::Control::Settings{policy_.quarantine, {}});
+    detection_->act_through(control_.get());
+    for (const auto& p : control_->load()) log::error("state: {}", p);
+    auto expired = control_->expire(store::now_unix_ms(), "expired while warden was down");
+    for (const auto& r : expired)
+        log::info("released {} ({}): its quarantine expired while warden was down", r.mac.str(), r.level);
+    auto changes = control_->reconcile();
+    dataplane::Blocklist(dp_->map_fd(MapId::block_v4), dp_->map_fd(MapId::block_v6), dp_->map_fd(MapId::block_gen))
+        .next_generation();
     try {
-        store::write_atomically(state_->path() / "names.json", out.dump(), /*durable=*/false);
+        auto blocks = control_->reconcile_blocks();
+        if (!blocks.empty()) log::info("blocklist: {} operator prefix(es) restored or removed", blocks.size());
     } catch (const std::exception& e) {
-        log::warn("cannot write names: {}", e.what());
+        log::error("blocklist: cannot restore the operator's prefixes: {}", e.what());
     }
+    log::info("quarantine: {} restored from {} ({} maps; {} brought in line), {} expired while down",
+              control_->book().records().size(), state_->quarantine_file().string(), maps_fresh ? "new" : "reused",
+              changes.size(), expired.size());
+}
+
+void Controller::start_engine() {
+    detection_->configure(policy_);
+    detection_->name_peers_with([this](const net::Mac& mac, const net::IpAddr& addr) {
+        return identification_->name_for(mac, addr, store::now_unix_ms());
+    });
+    detection_->load();
+    identification_->tell_types(*detection_);
+    for (const auto& line : control_->apply_pending()) log::info("asked while warden was down: {}", line);
+}
+
+// The control socket (the CLI) and the status page, last: they reach the core through the
+// loop, which runs once start() returns.
+void Controller::open_surfaces() {
+    auto submit = [this](const json& request, const control::Who& who) -> control::Result {
+        try {
+            auto r = queue_.run<control::Result>([&, request, who] { return handle_request(request, who); },
+                                                 kRequestTimeout);
+            if (r) return *r;
+            return control::Result::error(control::Result::Status::failed,
+                                          "the controller did not get to the request within 20 s");
+        } catch (const std::exception& e) {
+            return control::Result::error(control::Result::Status::failed, e.what());
+        }
+    };
+    socket_ = std::make_unique<control::SocketServer>(state_->path_of(store::layout::control_socket), submit,
+                                                      [](const std::string& op) {
+                                                          return op != "status" && control::Control::changes_state(op);
+                                                      });
+    web_ = std::make_unique<web::Service>(policy_, state_dir_, [this](MapId id) { return dp_->map_fd(id); }, submit);
+    web_->start();
 }
 
 void Controller::start() {
@@ -402,94 +291,41 @@ void Controller::start() {
     pin_dir_ = overrides_.pin_dir.value_or(policy_.paths.pin_dir);
     state_dir_ = overrides_.state_dir.value_or(policy_.paths.state_dir);
     state_ = std::make_unique<store::StateDir>(state_dir_);
-    pidfile_ = std::make_unique<PidFile>(state_->pid_file().string());
+    owner_ = std::make_unique<store::Owner>(state_->pid_file().string(), store::Owner::Role::controller);
     events_ = std::make_unique<store::EventLog>(state_->events_file(), policy_.events_log.max_size,
                                                 static_cast<int>(policy_.events_log.keep));
     started_ms_ = store::now_unix_ms();
+    for (const auto& p : store::remove_stale_temp_files(state_->path()))
+        log::info("state: removed {}, left by a writer that was killed", p.string());
 
-    // The memlock limit cannot be raised on some systems and this kernel does not need it.
-    rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
-    if (setrlimit(RLIMIT_MEMLOCK, &unlimited) != 0)
-        log::debug("could not raise RLIMIT_MEMLOCK ({}); continuing", std::strerror(errno));
-
-    dataplane::LoadOptions load;
-    const auto& s = policy_.map_sizes;
-    load.sizes = {s.devices, s.flows, s.blocklist_v4, s.blocklist_v6, s.quarantine, s.events_bytes};
-    load.pin_dir = pin_dir_;
-    dp_ = std::make_unique<dataplane::Dataplane>(load);
+    load_dataplane();
     bool fresh = dp_->reused_maps() == 0;
+    const auto& s = policy_.map_sizes;
     if (fresh)
         log::info("created maps (devices {}, flows {}, quarantine {}, blocklist {}+{})", s.devices, s.flows,
                   s.quarantine, s.blocklist_v4, s.blocklist_v6);
     else
-        log::info("reusing {} maps pinned under {}: counters and quarantines carry on", dp_->reused_maps(),
-                  pin_dir_);
+        log::info("reusing {} maps pinned under {}: counters and quarantines carry on", dp_->reused_maps(), pin_dir_);
     dp_->pin_maps();
 
-    auto all = net::list_interfaces();
-    for (const auto& itf : all) ifnames_[itf.index] = itf.name;
-    learn_gateway(all);
-    attach_interfaces(all);
-
-    quarantines_ = std::make_unique<quarantine::Manager>(
-        dataplane::QuarantineTable(dp_->map_fd(MapId::quarantine)), *state_, *events_);
-    quarantines_->on_problem([](const std::string& p) { log::error("state: {}", p); });
-    auto restored = quarantines_->restore(fresh);
-    for (const auto& p : restored.problems) log::error("state: {}", p);
-    for (const auto& mac : restored.dropped_macs)
-        log::warn("quarantine of {} is in the state file but not in the reused kernel map (released while "
-                  "warden was down?): the map is what is enforced, the record is dropped",
-                  mac);
-    log::info("quarantine: {} restored from {}, {} expired while down, {} adopted from the map, {} dropped",
-              restored.restored, state_->quarantine_file().string(), restored.expired_while_down,
-              restored.adopted, restored.dropped);
-
-    std::vector<std::string> problems;
-    auto operator_entries = blocklist::load_operator_entries(state_dir_, &problems);
-    for (const auto& p : problems) log::error("state: {}", p);
-    dataplane::Blocklist table(dp_->map_fd(MapId::block_v4), dp_->map_fd(MapId::block_v6),
-                              dp_->map_fd(MapId::block_gen));
-    table.next_generation();
-    if (fresh) {
-        for (const auto& e : operator_entries) table.put(e.prefix, e.flags, e.list_id);
-        if (!operator_entries.empty()) log::info("blocklist: {} operator prefix(es) restored", operator_entries.size());
-    }
+    start_control(fresh);
+    // Attached now where the interfaces are, the moment they appear elsewhere (controller/ports).
+    ports_ = std::make_unique<ports::Ports>(std::make_unique<ports::LiveKernel>(*dp_, pin_dir_),
+                                            [this](const json& e) { events_->append(e); });
+    ports_->apply(policy_.interfaces, policy_.xdp_mode);
+    learn_gateway(net::list_interfaces());
     load_blocklists();
-    restore_inventory();
 
-    try {
-        oui_ = std::make_unique<identity::OuiRegistry>(identity::OuiRegistry::load(policy_.identity.ieee_data));
-        log::info("vendors: {} MAC prefixes from {}", oui_->size(), policy_.identity.ieee_data);
-    } catch (const std::exception& e) {
-        log::warn("vendors unknown: {} (install Debian's ieee-data, or set identity.ieee_data)", e.what());
-    }
-    load_identity_rules();
-    identities_ = std::make_unique<identity::IdentityStore>(oui_.get(), device_types_.get());
-    std::map<net::Mac, nlohmann::json> saved;
-    for (const auto& [mac, rec] : inventory_)
-        if (!rec.identity.empty()) saved[mac] = rec.identity;
-    identities_->load(saved);
-    for (const auto& d : policy_.devices) identities_->set_policy_type(d.mac, d.type);
-    observer_ = std::make_unique<identity::Observer>(*identities_);
-
-    detection_ = std::make_unique<Detection>(state_->path(), *events_, *quarantines_,
-                                             dataplane::QuarantineTable(dp_->map_fd(MapId::quarantine)));
-    detection_->configure(policy_);
-    detection_->name_peers_with([this](const net::Mac& mac, const net::IpAddr& addr) {
-        return identities_->name_for(mac, addr, store::now_unix_ms());
-    });
-    detection_->load();
-    for (const auto& [mac, j] : identities_->save()) detection_->set_type(mac, j.value("type", std::string("unknown")));
-    detection_->handle_requests(store::now_unix_ms());  // made while warden was down
+    inventory_ = std::make_unique<Inventory>(*state_, *events_);
+    for (const auto& p : inventory_->restore(policy_)) log::error("state: {}", p);
+    log::info("inventory: {} device(s) known", inventory_->records().size());
+    identification_ = std::make_unique<Identification>(policy_, *inventory_);
+    start_engine();
 
     reader_ = std::make_unique<dataplane::EventReader>(
         dp_->map_fd(MapId::events), [this](const dataplane::EventRecord& r) { on_event(r); });
     events_->append({{"kind", "start"}, {"pid", getpid()}, {"policy", config_path_}, {"maps_reused", !fresh}});
-
-    // Metrics and the status page (controller/web): HTTP threads of their own that read the
-    // snapshot each poll publishes; quarantine changes go through their own Manager.
-    web_ = std::make_unique<web::Service>(policy_, state_dir_, [this](MapId id) { return dp_->map_fd(id); });
-    web_->start();
+    open_surfaces();
 }
 
 void Controller::on_event(const dataplane::EventRecord& record) {
@@ -497,10 +333,9 @@ void Controller::on_event(const dataplane::EventRecord& record) {
     net::Mac mac = dataplane::mac_of(ev.mac);
     int64_t now_ms = store::now_unix_ms();
     switch (ev.kind) {
-        case WD_EV_NEW_DEVICE: {
-            inventory_entry(mac, now_ms, ifname(ev.ifindex));
+        case WD_EV_NEW_DEVICE:
+            inventory_->entry(mac, now_ms, ifname(ev.ifindex));
             break;
-        }
         case WD_EV_QUARANTINE_DROP:
         case WD_EV_BLOCKLIST_HIT: {
             auto& last = drop_logged_ms_[{mac, ev.kind}];
@@ -523,177 +358,138 @@ void Controller::on_event(const dataplane::EventRecord& record) {
             break;
         }
         case WD_EV_PACKET_COPY:
-            ++packet_copies_;
-            if (observer_) observer_->observe(ev, record.frame, now_ms);
+            ++figures_.packet_copies;
+            identification_->observe(ev, record.frame, now_ms);
             break;
         case WD_EV_NEW_FLOW:
-            ++flow_events_;
-            if (record.flow && detection_) detection_->on_new_flow(*record.flow, now_ms);
+            ++figures_.flow_events;
+            if (record.flow) detection_->on_new_flow(*record.flow, now_ms);
             break;
         default:
             log::debug("unknown event kind {}", ev.kind);
     }
 }
 
+// One poll. Each step fails on its own: a full disk stops the saving steps, not the
+// counting, the engine, expiry or the page; `warden status` then says degraded, and why.
 void Controller::poll() {
-    double cpu0 = cpu_seconds();
-    PollSteps steps;
     uint64_t now_ns = quarantine::monotonic_ns();
     int64_t now_ms = store::now_unix_ms();
     double dt = last_poll_ns_ ? (now_ns - last_poll_ns_) / 1e9 : 0;
+    PollSteps steps(health_, now_ms);
+    std::vector<dataplane::DeviceCounters> devices;
 
-    auto devices = dataplane::DeviceTable(dp_->map_fd(MapId::devices)).read_all();
-    steps.mark("read");
-    // Each device's tick to the behaviour engine; findings are acted on at once.
-    if (detection_) {
-        detection_->handle_requests(now_ms);
-        detection_->tick(devices, active_flows_, now_ms);
-        steps.mark("engine");
-    }
-    std::map<net::Mac, dataplane::DeviceCounters> current;
-    for (auto& d : devices) {
-        auto prev = last_counters_.find(d.mac);
-        Rates r;
-        if (dt > 0 && prev != last_counters_.end()) {
-            auto rate = [&](uint64_t now, uint64_t before) { return now >= before ? (now - before) / dt : 0.0; };
-            r.up = rate(d.up.bytes, prev->second.up.bytes);
-            r.down = rate(d.down.bytes, prev->second.down.bytes);
-            r.lateral = rate(d.lateral.bytes, prev->second.lateral.bytes);
-            r.bcast = rate(d.bcast.bytes, prev->second.bcast.bytes);
-            uint64_t p_now = d.up.packets + d.down.packets + d.lateral.packets + d.bcast.packets;
-            const auto& b = prev->second;
-            uint64_t p_before = b.up.packets + b.down.packets + b.lateral.packets + b.bcast.packets;
-            r.packets = rate(p_now, p_before);
-        }
-        rates_[d.mac] = r;
-
-        // Counted before its new-device event arrived (or the event was lost: a full ring).
-        auto& rec = inventory_entry(d.mac, now_ms - int64_t((now_ns - std::min(now_ns, d.first_seen_ns)) / 1000000), "");
-        int64_t seen_ms = now_ms - int64_t((now_ns - std::min(now_ns, d.last_seen_ns)) / 1000000);
-        if (d.last_seen_ns) rec.last_seen_ms = std::max(rec.last_seen_ms, seen_ms);
-        if (d.ip4 && rec.ip4 != d.ip4) {
-            rec.ip4 = d.ip4;
-            inventory_dirty_ = true;
-        }
-        if (d.ip6 && rec.ip6 != d.ip6) {
-            rec.ip6 = d.ip6;
-            inventory_dirty_ = true;
-        }
-        current[d.mac] = std::move(d);
-    }
-    last_counters_ = std::move(current);
-    steps.mark("devices");
-
-    // Active flows per device over the last pass. Walking tens of thousands of flows costs
-    // more than the rest of a poll (the kernel's batch walk alone), so each poll walks a
-    // slice: a whole pass takes about kFlowScanEveryMs, and the counts then move over.
-    if (!flow_scan_) flow_scan_ = std::make_unique<dataplane::FlowScan>(dataplane::FlowTable(dp_->map_fd(MapId::flows)));
-    if (!scan_started_ns_) scan_started_ns_ = now_ns;
-    uint64_t polls_per_pass = std::max<uint64_t>(1, kFlowScanEveryMs / std::max<int64_t>(1, policy_.interval.count()));
-    size_t slice = policy_.map_sizes.flows / polls_per_pass + 1;
-    uint64_t since = scan_started_ns_ - std::min<uint64_t>(scan_started_ns_, uint64_t(policy_.interval.count()) * 1000000ull);
-    bool pass_done = flow_scan_->advance(slice, [&](const wd_flow_key& k, const wd_flow_stats& f) {
-        ++scan_entries_;
-        if (f.last_seen_ns >= since) ++scan_active_[mac_key(k.mac)];
+    if (!evictions_) evictions_ = std::make_unique<dataplane::Evictions>(dataplane::StatsTable(dp_->map_fd(MapId::stats)));
+    bool counted = steps.run("read counters", [&] {
+        evictions_->walk_started(MapId::devices);
+        devices = dataplane::DeviceTable(dp_->map_fd(MapId::devices)).read_all();
+        evictions_->walk_ended(MapId::devices, devices.size());
     });
-    if (pass_done) {
-        active_flows_ = std::move(scan_active_);
-        flow_entries_ = scan_entries_;
-        scan_active_.clear();
-        scan_entries_ = 0;
-        scan_started_ns_ = 0;
+    if (counted) {
+        steps.run("engine", [&] { detection_->tick(devices, traffic_.active_flows(), now_ms); });
+        steps.run("rates", [&] { traffic_.update_rates(devices, dt); });
+        steps.run("inventory", [&] {
+            for (const auto& d : devices) inventory_->observe(d, now_ms, now_ns);
+        });
     }
-    steps.mark("flows");
-
-    for (const auto& r : quarantines_->expire()) {
-        log::info("released {} ({}): its quarantine expired", r.mac.str(), r.level);
-        if (detection_) detection_->released(r.mac, now_ms);
-    }
-    steps.mark("quarantine");
-
-    sync_identities(now_ms);
-    write_names(now_ms);
-    int64_t since_saved_ms = now_ms - inventory_saved_ms_;
-    if (inventory_dirty_ || (identities_unsaved_ && since_saved_ms >= kIdentitySaveEveryMs) ||
-        since_saved_ms > kInventorySaveEveryMs)
-        save_inventory();
-    steps.mark("inventory");
+    steps.run("flows", [&] {
+        traffic_.scan_flows(dataplane::FlowTable(dp_->map_fd(MapId::flows)), now_ns, policy_.interval.count(),
+                            policy_.map_sizes.flows, *evictions_);
+    });
+    steps.run("quarantine", [&] {
+        control_->guard_state();
+        for (const auto& r : control_->expire(now_ms)) log::info("released {} ({}): its quarantine expired", r.mac.str(), r.level);
+        control_->reconcile();
+    });
+    steps.run("identity", [&] { identification_->sync(*inventory_, detection_.get(), now_ms); });
+    steps.run("inventory bound", [&] {
+        std::set<net::Mac> counted_now;
+        for (const auto& d : devices) counted_now.insert(d.mac);
+        inventory_->keep_bound([&](const net::Mac& mac) { return control_->book().find(mac) != nullptr; },
+                               counted_now, now_ms);
+    });
+    // What must reach the disk. Each on its own: one unwritable file does not stop the rest.
+    steps.run("save quarantines", [&] {
+        if (auto problem = control_->save_pending(); !problem.empty())
+            throw std::runtime_error("quarantine changes are not saved: " + problem);
+    });
+    steps.run("save inventory", [&] { inventory_->save_if_due(now_ms); });
+    steps.run("save names", [&] { identification_->write_names(*state_, now_ms); });
+    std::erase_if(drop_logged_ms_, [&](const auto& e) { return now_ms - e.second >= kDropLogEveryMs; });
     last_poll_ns_ = now_ns;
-    ++polls_;
-    write_status();
-    steps.mark("status");
-    if (web_) {  // this poll, as metrics and the status page show it (controller/web)
-        std::map<net::Mac, view::DeviceRates> rates;
-        for (const auto& [mac, r] : rates_) {
-            auto it = active_flows_.find(mac_key(mac.bytes.data()));
-            rates[mac] = {r.up, r.down, r.lateral, it != active_flows_.end() ? it->second : 0};
-        }
-        web_->publish({last_counters_, inventory_, std::move(rates), flow_entries_, last_poll_cpu_ms_, polls_});
-        steps.mark("web");
+    ++figures_.polls;
+    figures_.flow_entries = traffic_.flow_entries();
+    steps.run("status", [&] { write_status(*state_, status_now(), traffic_); });
+    if (web_) {
+        steps.run("page", [&] {
+            std::map<net::Mac, view::DeviceRates> rates;
+            for (const auto& [mac, r] : traffic_.rates())
+                rates[mac] = {r.up, r.down, r.lateral, traffic_.active_flows(mac)};
+            web::ControllerHealth health{health_.degraded(), health_.failures(), inventory_->evicted(),
+                                         inventory_->mac_floods()};
+            web_->publish({traffic_.counters(), inventory_->records(), std::move(rates), traffic_.flow_entries(),
+                           figures_.last_poll_cpu_ms, figures_.polls, std::move(health), evictions_->totals(),
+                           ports_->status(), ports_->counts()});
+        });
     }
-    last_poll_cpu_ms_ = (cpu_seconds() - cpu0) * 1000;  // the status written is the previous poll's
-    log::debug("poll {}: {:.2f} ms CPU ({})", polls_, last_poll_cpu_ms_, steps.str());
+    figures_.last_poll_cpu_ms = steps.cpu_ms();  // the status written is the previous poll's
+    log::debug("poll {}: {:.2f} ms CPU ({})", figures_.polls, figures_.last_poll_cpu_ms, steps.timings());
 }
 
-void Controller::write_status() {
-    // Only devices doing something: an idle one reads as zero (the CLI knows). Formatted
-    // by hand: for a thousand busy devices a JSON library costs more than the flow walk.
-    std::string devices = "[";
-    for (const auto& [mac, r] : rates_) {
-        auto it = active_flows_.find(mac_key(mac.bytes.data()));
-        size_t active = it != active_flows_.end() ? it->second : 0;
-        if (active == 0 && r.up == 0 && r.down == 0 && r.lateral == 0 && r.bcast == 0) continue;
-        fmt::format_to(std::back_inserter(devices),
-                       "{}{{\"mac\":\"{}\",\"up_bps\":{:.1f},\"down_bps\":{:.1f},\"lateral_bps\":{:.1f},"
-                       "\"bcast_bps\":{:.1f},\"pps\":{:.1f},\"active_flows\":{}}}",
-                       devices.size() > 1 ? "," : "", mac.str(), r.up, r.down, r.lateral, r.bcast, r.packets,
-                       active);
+json Controller::status_now() const {
+    StatusInputs in;
+    in.started_ms = started_ms_;
+    in.policy = config_path_;
+    in.pin_dir = pin_dir_;
+    in.state_dir = state_dir_;
+    in.interval_ms = policy_.interval.count();
+    in.figures = figures_;
+    if (ports_) {
+        auto ports = ports_->status();  // what the kernel has, as checked (controller/ports)
+        in.ports = ports::ports_json(ports);
+        in.attachments = ports::attachments_json(ports);
     }
-    devices += "]";
-    json attachments = json::array();
-    for (const auto& a : attachments_)
-        attachments.push_back({{"interface", a.ifname}, {"hook", a.hook}, {"mode", a.mode}, {"program", a.program}});
-    json status{{"pid", getpid()},
-                {"started_ms", started_ms_},
-                {"updated_ms", store::now_unix_ms()},
-                {"policy", config_path_},
-                {"pin_dir", pin_dir_},
-                {"state_dir", state_dir_},
-                {"interval_ms", policy_.interval.count()},
-                {"polls", polls_},
-                {"last_poll_cpu_ms", last_poll_cpu_ms_},
-                {"flow_entries", flow_entries_},
-                {"packet_copies", packet_copies_},
-                {"attachments", attachments},
-                {"reload", {{"generation", reload_generation_}, {"ok", reload_ok_}, {"ms", reload_ms_},
-                            {"errors", reload_errors_}}},
-                {"flow_scan_every_ms", kFlowScanEveryMs}};
-    std::string text = status.dump();
-    text.back() = ',';  // splice the hand-made devices array into the object
-    text += "\"devices\":" + devices + "}";
-    try {
-        store::write_atomically(state_->status_file(), text, /*durable=*/false);
-    } catch (const std::exception& e) {
-        log::warn("cannot write status: {}", e.what());
-    }
+    in.reload = &reload_;
+    in.health = &health_;
+    in.inventory_devices = inventory_ ? inventory_->records().size() : 0;
+    in.inventory_limit = inventory_ ? inventory_->limit() : 0;
+    in.inventory_evicted = inventory_ ? inventory_->evicted() : 0;
+    in.quarantined = control_ ? control_->book().records().size() : 0;
+    if (evictions_) in.evicted = evictions_->totals();
+    return status_json(in);
 }
 
-void Controller::reload() {
+control::Result Controller::handle_request(const json& request, const control::Who& who) {
+    std::string op = request.is_object() ? request.value("op", "") : "";
+    if (op == "reload") return reload();
+    if (op == "status") return control::Result::done(health_.summary(), status_now());
+    auto result = control_->execute(request, who);
+    if (!result.ok() && result.status != control::Result::Status::not_found)
+        log::warn("{} from {}: {}", op, std::string(control::origin_name(who.origin)) +
+                                            (who.user.empty() ? "" : " (" + who.user + ")"),
+                  result.message);
+    return result;
+}
+
+control::Result Controller::reload() {
     log::info("reloading policy from {}", config_path_);
-    reload_ms_ = store::now_unix_ms();
-    ++reload_generation_;
+    reload_.ms = store::now_unix_ms();
+    ++reload_.generation;
     policy::Policy next;
     if (!load_policy(next, false)) {
-        reload_ok_ = false;
-        events_->append({{"kind", "policy_rejected"}, {"policy", config_path_}, {"errors", reload_errors_}});
-        write_status();
-        return;
+        reload_.ok = false;
+        events_->append({{"kind", "policy_rejected"}, {"policy", config_path_}, {"errors", reload_.errors}});
+        auto r = control::Result::error(control::Result::Status::invalid,
+                                        "policy rejected; the running policy stays in force");
+        r.detail = {{"errors", reload_.errors}, {"generation", reload_.generation}};
+        return r;
     }
     auto old = std::move(policy_);
     policy_ = std::move(next);
-    reload_ok_ = true;
-    reload_errors_.clear();
+    reload_.ok = true;
+    reload_.errors.clear();
     apply_log_level();
+    arm_timer();
 
     auto& s = old.map_sizes;
     auto& n = policy_.map_sizes;
@@ -706,61 +502,58 @@ void Controller::reload() {
         log::warn("paths.state_dir changed: takes effect after a restart");
 
     try {
-        auto all = net::list_interfaces();
-        for (const auto& itf : all) ifnames_[itf.index] = itf.name;
         // Ports dropped from the policy lose warden's programs; the rest are (re)attached.
-        std::set<std::string> wanted(policy_.interfaces.lan.begin(), policy_.interfaces.lan.end());
-        wanted.insert(policy_.interfaces.wan);
-        for (const auto& a : attachments_) {
-            if (wanted.count(a.ifname)) continue;
-            auto r = dataplane::detach_interface(pin_dir_, a.ifname, a.ifindex);
-            for (const auto& m : r.removed) log::info("removed {}", m);
-            for (const auto& p : r.problems) log::error("{}", p);
-        }
-        learn_gateway(all);
-        attach_interfaces(all);
+        ports_->apply(policy_.interfaces, policy_.xdp_mode);
+        learn_gateway(net::list_interfaces());
     } catch (const std::exception& e) {
         log::error("applying interfaces: {}", e.what());
-        reload_ok_ = false;
-        reload_errors_.push_back(e.what());
+        reload_.ok = false;
+        reload_.errors.push_back(e.what());
     }
     load_blocklists();
-    if (detection_) detection_->configure(policy_);  // learned state is kept
-    load_identity_rules();
-    if (identities_) {
-        identities_->clear_policy_types();
-        for (const auto& d : policy_.devices) identities_->set_policy_type(d.mac, d.type);
-    }
-    for (auto& [mac, rec] : inventory_) {
-        auto* named = policy_.find_device(mac);
-        std::string name = named ? named->name : "";
-        if (rec.name != name) {
-            rec.name = name;
-            inventory_dirty_ = true;
-        }
-    }
-    events_->append({{"kind", "policy_reloaded"}, {"policy", config_path_}, {"ok", reload_ok_}});
+    detection_->configure(policy_);  // learned state is kept
+    identification_->configure(policy_);
+    inventory_->configure(policy_);
+    events_->append({{"kind", "policy_reloaded"}, {"policy", config_path_}, {"ok", reload_.ok}});
     log::info("policy reloaded");
     if (web_) web_->reconfigure(policy_);  // names, defaults, listeners (controller/web)
-    write_status();
+    try {
+        write_status(*state_, status_now(), traffic_);
+    } catch (const std::exception& e) {
+        log::warn("cannot write status: {}", e.what());
+    }
+    control::Result r = reload_.ok ? control::Result::done("policy reloaded (" + config_path_ + ")")
+                                   : control::Result::error(control::Result::Status::failed,
+                                                            "the policy was reloaded, but applying it failed");
+    r.detail = {{"errors", reload_.errors}, {"generation", reload_.generation}};
+    return r;
 }
 
 void Controller::stop() {
-    web_.reset();  // HTTP threads first: they use the maps (controller/web)
+    socket_.reset();  // no new requests
+    queue_.close();   // requests still waiting are answered "warden is stopping"
+    web_.reset();     // HTTP threads before what they use
     try {
-        save_inventory();
+        inventory_->save_if_due(store::now_unix_ms(), /*force=*/true);
     } catch (const std::exception& e) {
         log::error("saving the inventory: {}", e.what());
     }
     try {
-        if (detection_) detection_->save();
+        detection_->save();
     } catch (const std::exception& e) {
         log::error("saving what the engine learned: {}", e.what());
     }
-    events_->append({{"kind", "stop"}, {"pid", getpid()}, {"detached", policy_.detach_on_exit}});
+    if (auto problem = control_->save_pending(); !problem.empty())
+        log::error("quarantine changes could not be saved before stopping: {}", problem);
+    try {
+        events_->append({{"kind", "stop"}, {"pid", getpid()}, {"detached", policy_.detach_on_exit}});
+    } catch (const std::exception& e) {
+        log::warn("cannot write the stop event: {}", e.what());
+    }
     if (policy_.detach_on_exit) {
         reader_.reset();
         dp_.reset();
+        pin_lock_.reset();
         auto r = dataplane::detach_all(pin_dir_);
         for (const auto& m : r.removed) log::info("removed {}", m);
         for (const auto& p : r.problems) log::error("{}", p);
@@ -772,6 +565,18 @@ void Controller::stop() {
     std::filesystem::remove(state_->status_file(), ec);
 }
 
+// The poll timer, at the policy's interval (again after a reload that changed it).
+void Controller::arm_timer() {
+    if (timer_fd_ < 0 || armed_interval_ == policy_.interval) return;
+    armed_interval_ = policy_.interval;
+    auto ms = policy_.interval.count();
+    itimerspec its{};
+    its.it_interval.tv_sec = ms / 1000;
+    its.it_interval.tv_nsec = (ms % 1000) * 1000000;
+    its.it_value = its.it_interval;
+    timerfd_settime(timer_fd_, 0, &its, nullptr);
+}
+
 int Controller::run() {
     // Signals arrive through a signalfd, in the loop, never in a handler.
     sigset_t mask;
@@ -779,7 +584,6 @@ int Controller::run() {
     sigaddset(&mask, SIGHUP);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGUSR1);  // operator requests are waiting (daemon/requests.h)
     sigprocmask(SIG_BLOCK, &mask, nullptr);
     signal(SIGPIPE, SIG_IGN);
 
@@ -791,18 +595,10 @@ int Controller::run() {
     }
 
     int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-    int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-    auto arm = [&] {
-        auto ms = policy_.interval.count();
-        itimerspec its{};
-        its.it_interval.tv_sec = ms / 1000;
-        its.it_interval.tv_nsec = (ms % 1000) * 1000000;
-        its.it_value = its.it_interval;
-        timerfd_settime(tfd, 0, &its, nullptr);
-    };
-    arm();
+    int tfd = timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+    arm_timer();
     int ep = epoll_create1(EPOLL_CLOEXEC);
-    for (int fd : {sfd, tfd, reader_->epoll_fd()}) {
+    for (int fd : {sfd, tfd, reader_->epoll_fd(), queue_.fd(), ports_->fd()}) {
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.fd = fd;
@@ -828,15 +624,19 @@ int Controller::run() {
                     if (read(tfd, &ticks, sizeof ticks) < 0) continue;
                     reader_->drain();
                     poll();
+                } else if (fd == queue_.fd()) {
+                    queue_.drain();
+                } else if (fd == ports_->fd()) {
+                    // Links came, went or changed, or the ports' check is due (controller/ports).
+                    if (ports_->on_ready()) {
+                        learn_gateway(net::list_interfaces());
+                        write_status(*state_, status_now(), traffic_);
+                    }
                 } else if (fd == sfd) {
                     signalfd_siginfo si{};
                     if (read(sfd, &si, sizeof si) != sizeof si) continue;
                     if (si.ssi_signo == SIGHUP) {
-                        auto interval = policy_.interval;
                         reload();
-                        if (policy_.interval != interval) arm();
-                    } else if (si.ssi_signo == SIGUSR1) {
-                        if (detection_) detection_->handle_requests(store::now_unix_ms());
                     } else {
                         log::info("{} received: stopping", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
                         running = false;
@@ -852,6 +652,7 @@ int Controller::run() {
     }
     close(ep);
     close(tfd);
+    timer_fd_ = -1;
     close(sfd);
     stop();
     return 0;

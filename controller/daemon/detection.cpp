@@ -2,7 +2,9 @@
 
 #include <ctime>
 
-#include "daemon/requests.h"
+#include "daemon/traffic.h"
+#include "identity/identity.h"
+#include "policy/units.h"
 #include "log/log.h"
 #include "store/files.h"
 #include "store/state.h"
@@ -14,6 +16,7 @@ using nlohmann::json;
 
 namespace {
 
+// daemon::mac_key backwards.
 net::Mac mac_of_key(uint64_t key) {
     net::Mac m;
     for (int i = 5; i >= 0; --i, key >>= 8) m.bytes[i] = uint8_t(key & 0xff);
@@ -35,21 +38,16 @@ double thread_cpu_ms() {
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-std::string detectors_text(const std::vector<engine::Detector>& detectors) {
+std::string detectors_text(const std::vector<std::string>& detectors) {
     std::string s;
-    for (auto d : detectors) s += (s.empty() ? "" : ",") + std::string(engine::to_string(d));
+    for (const auto& d : detectors) s += (s.empty() ? "" : ",") + d;
     return s;
 }
 
 }  // namespace
 
-Detection::Detection(fs::path state_dir, store::EventLog& events, quarantine::Manager& quarantines,
-                     dataplane::QuarantineTable table)
-    : state_dir_(std::move(state_dir)),
-      file_(state_dir_ / "engine.json"),
-      events_(events),
-      quarantines_(quarantines),
-      table_(table) {
+Detection::Detection(const store::StateDir& state, store::EventLog& events)
+    : file_(state.path_of(store::layout::engine)), events_(events) {
     engine_.set_utc_offset(utc_offset());
 }
 
@@ -80,9 +78,10 @@ void Detection::load() {
     }
 }
 
-void Detection::save() {
+bool Detection::save() {
     store::write_atomically(file_, engine_.to_json().dump());
     saved_ms_ = store::now_unix_ms();
+    return true;
 }
 
 size_t Detection::tick(const std::vector<dataplane::DeviceCounters>& counters,
@@ -123,10 +122,9 @@ void Detection::act(const engine::Finding& found, int64_t now_ms) {
         }
     }
     json e = f.to_json();
-    e.erase("event");
-    e["kind"] = "finding";  // what the events log's readers (views, alerts, web) key on
     if (!peer_name.empty()) e["peer_name"] = peer_name;
-    if (f.action != engine::Action::alert && table_.get(f.device)) {
+    bool quarantined = control_ && control_->book().find(f.device);
+    if (f.action != engine::Action::alert && quarantined) {
         // Quarantined already (by the operator, or earlier): its terms are not overwritten.
         e["note"] = std::string(e.value("note", "")) + (e.contains("note") ? "; " : "") +
                     "already quarantined: terms left as they are";
@@ -139,73 +137,39 @@ void Detection::act(const engine::Finding& found, int64_t now_ms) {
     events_.append(e);
     log::warn("finding: {}", f.summary());
     if (f.action == engine::Action::alert) return;
-    store::QuarantineRecord r;
-    r.mac = f.device;
-    r.level = std::string(engine::to_string(f.action));  // restricted | isolate
-    r.origin = "detector";
-    r.reason = std::string(engine::to_string(f.detector)) + ": " + f.evidence.text;
-    r.since_ms = now_ms;
-    if (f.duration) r.expires_ms = now_ms + f.duration->count();
-    try {
-        quarantines_.add(r);
-        log::warn("quarantined {} ({}, {}): {}", f.device.str(), r.level,
-                  f.duration ? "for " + std::to_string(f.duration->count() / 1000) + " s" : "until released",
-                  r.reason);
-    } catch (const std::exception& ex) {
-        log::error("cannot quarantine {} after its finding: {}", f.device.str(), ex.what());
-    }
+    if (!control_) return;
+    control::QuarantineOrder order;
+    order.mac = f.device.str();
+    order.level = std::string(engine::to_string(f.action));  // restricted | isolate
+    order.duration = f.duration ? policy::format_duration(*f.duration) : "forever";
+    // Evidence can hold names the device looked up: cleaned and cut on a character boundary.
+    order.reason = identity::clean_text(std::string(engine::to_string(f.detector)) + ": " + f.evidence.text,
+                                        control::kMaxReason);
+    auto result = control_->quarantine(order, control::Who{control::Origin::detector, ""});
+    if (result.ok())
+        log::warn("quarantined {} ({}, {}): {}", f.device.str(), *order.level,
+                  f.duration ? "for " + *order.duration : "until released", order.reason);
+    else
+        log::error("cannot quarantine {} after its finding: {}", f.device.str(), result.message);
+    for (const auto& w : result.warnings) log::warn("quarantine of {}: {}", f.device.str(), w);
 }
 
-void Detection::handle_requests(int64_t now_ms) {
-    for (auto& r : pending_requests(state_dir_)) {
-        if (r.body.is_null()) {
-            log::error("request {}: {}; dropped", r.file.string(), r.problem);
-        } else {
-            try {
-                handle(r.body, now_ms);
-            } catch (const std::exception& e) {
-                log::error("request {} ({}): {}", r.file.filename().string(), r.body.value("kind", ""), e.what());
-            }
-        }
-        std::error_code ec;
-        fs::remove(r.file, ec);
-    }
+control::Taught Detection::false_positive(const net::Mac& mac, std::optional<engine::Detector> detector,
+                                          int64_t now_ms) {
+    engine::Taught taught = engine_.false_positive(mac, detector, now_ms);
+    control::Taught out;
+    for (auto d : taught.detectors) out.detectors.push_back(std::string(engine::to_string(d)));
+    out.text = taught.text;
+    log::info("false positive on {} ({}): {}", mac.str(), detectors_text(out.detectors), out.text);
+    save();  // an operator's correction is not left to the next minute
+    return out;
 }
 
-void Detection::handle(const json& req, int64_t now_ms) {
-    std::string kind = req.value("kind", "");
-    auto mac_field = [&] {
-        auto mac = net::Mac::parse(req.value("mac", ""));
-        if (!mac) throw std::invalid_argument("no valid \"mac\"");
-        return *mac;
-    };
-    if (kind == "release") {
-        engine_.released(mac_field(), now_ms);
-    } else if (kind == "false_positive") {
-        net::Mac mac = mac_field();
-        std::optional<engine::Detector> detector;
-        if (req.contains("detector") && req["detector"].is_string()) {
-            detector = engine::parse_detector(req["detector"].get<std::string>());
-            if (!detector) throw std::invalid_argument("unknown detector " + req["detector"].dump());
-        }
-        engine::Taught taught = engine_.false_positive(mac, detector, now_ms);
-        json names = json::array();
-        for (auto d : taught.detectors) names.push_back(std::string(engine::to_string(d)));
-        events_.append({{"kind", "false_positive"}, {"mac", mac.str()}, {"detectors", names}, {"text", taught.text}});
-        log::info("false positive on {} ({}): {}", mac.str(), detectors_text(taught.detectors), taught.text);
-        save();  // an operator's correction is not left to the next minute
-    } else if (kind == "save") {
-        save();
-        log::info("engine: state saved to {} on request", file_.string());
-    } else if (kind == "import_profiles") {
-        auto priors = engine::Profiles::from_json(req.at("profiles"));
-        engine_.import_profiles(priors);
-        save();
-        events_.append({{"kind", "profiles_imported"}, {"types", priors.types.size()}});
-        log::info("engine: imported profiles of {} device type(s) as priors", priors.types.size());
-    } else {
-        throw std::invalid_argument("unknown kind of request");
-    }
+size_t Detection::import_profiles(const engine::Profiles& priors) {
+    engine_.import_profiles(priors);
+    save();
+    log::info("engine: imported profiles of {} device type(s) as priors", priors.types.size());
+    return priors.types.size();
 }
 
 }  // namespace warden::daemon

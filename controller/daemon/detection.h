@@ -1,9 +1,9 @@
 // The behaviour engine inside `warden run`: each poll turns the data plane's counters and
-// new-flow events into one sample per device (Sampler), hands them to the engine, and acts
-// on what it finds — a "finding" event in the events log, a warning in the log, and for
-// restricted/isolate a quarantine through quarantine::Manager (who: detector). It also keeps
-// the engine's learning on disk (<state_dir>/engine.json) and serves operator requests
-// (daemon/requests.h): false positives, releases, profile imports, "save now".
+// new-flow events into one sample per device (Sampler), hands them to the engine, and acts on
+// what it finds — a "finding" event, a warning in the log, and for restricted/isolate a
+// quarantine through the control core (who: detector). It is also what the control core
+// teaches (control::Learning: releases, false positives, priors) and keeps the engine's
+// learning on disk (<state dir>/engine.json).
 #pragma once
 
 #include <cstdint>
@@ -15,41 +15,44 @@
 #include <unordered_map>
 #include <vector>
 
+#include "control/control.h"
+#include "control/learning.h"
 #include "daemon/sampler.h"
 #include "dataplane/tables.h"
 #include "engine/engine.h"
 #include "policy/policy.h"
-#include "quarantine/quarantine.h"
 #include "store/events_log.h"
+#include "store/state.h"
 
 namespace warden::daemon {
 
-class Detection {
+class Detection final : public control::Learning {
 public:
-    Detection(std::filesystem::path state_dir, store::EventLog& events, quarantine::Manager& quarantines,
-              dataplane::QuarantineTable table);
+    Detection(const store::StateDir& state, store::EventLog& events);
+
+    // Where findings' quarantines go (set once the control core exists).
+    void act_through(control::Control* control) { control_ = control; }
 
     // At start and on every reload: the detectors' settings and the exempt devices. What was
     // learned is kept.
     void configure(const policy::Policy& policy);
-    // Restores <state_dir>/engine.json; a damaged file is moved aside (logged) and the engine
-    // starts afresh.
+    // Restores engine.json; a damaged file is moved aside (logged) and the engine starts afresh.
     void load();
-    // Writes engine.json atomically now (every save_every, at stop, on request).
-    void save();
 
     void on_new_flow(const wd_event_flow& event, int64_t now_ms) { sampler_.on_new_flow(event, now_ms); }
     void set_type(const net::Mac& mac, const std::string& type) { engine_.set_type(mac, type); }
-    // A quarantine ended (expired, or released by the operator): the device may be found
-    // again, and a repeat escalates.
-    void released(const net::Mac& mac, int64_t now_ms) { engine_.released(mac, now_ms); }
 
     // One poll: samples to the engine, findings acted on, the state saved when due.
-    // active_flows: by the daemon's mac_key. Returns the number of findings.
+    // active_flows: by daemon::mac_key. Returns the number of findings.
     size_t tick(const std::vector<dataplane::DeviceCounters>& counters,
                 const std::unordered_map<uint64_t, size_t>& active_flows, int64_t now_ms);
-    // Every pending request, oldest first; each file is removed once handled.
-    void handle_requests(int64_t now_ms);
+
+    // control::Learning
+    void released(const net::Mac& mac, int64_t now_ms) override { engine_.released(mac, now_ms); }
+    control::Taught false_positive(const net::Mac& mac, std::optional<engine::Detector> detector,
+                                   int64_t now_ms) override;
+    size_t import_profiles(const engine::Profiles& priors) override;
+    bool save() override;  // writes engine.json atomically now; throws when it cannot
 
     const engine::Engine& engine() const { return engine_; }
     // The name a device looked an address up as (identity's DNS cache), for findings' evidence.
@@ -60,12 +63,10 @@ public:
 
 private:
     void act(const engine::Finding& finding, int64_t now_ms);
-    void handle(const nlohmann::json& request, int64_t now_ms);
 
-    std::filesystem::path state_dir_, file_;
+    std::filesystem::path file_;
     store::EventLog& events_;
-    quarantine::Manager& quarantines_;
-    dataplane::QuarantineTable table_;
+    control::Control* control_ = nullptr;
     engine::Engine engine_;
     Sampler sampler_;
     std::vector<engine::Finding> findings_;  // reused every tick

@@ -14,10 +14,13 @@ void Sampler::on_new_flow(const wd_event_flow& e, int64_t time_ms) {
     }
     engine::Contact c;
     std::memcpy(c.peer.bytes.data(), e.hdr.addr, 16);
-    c.port = ntohs(e.dport);
+    // Only TCP and UDP have ports; the data plane keys ICMP flows by the echo identifier
+    // or the message type, which are not ports a scan could try.
+    bool has_ports = e.proto == IPPROTO_TCP || e.proto == IPPROTO_UDP;
+    c.port = has_ports ? ntohs(e.dport) : 0;
     c.proto = e.proto;
     c.lateral = e.lateral != 0;
-    c.syn = e.proto == IPPROTO_TCP && (e.tcp_flags & 0x12) == 0x02;
+    c.syn = e.proto == IPPROTO_TCP && (e.tcp_flags & (WD_TCP_SYN | WD_TCP_ACK)) == WD_TCP_SYN;
     c.time_ms = time_ms;
     c.bytes = e.hdr.frame_len;
     p.contacts.push_back(c);

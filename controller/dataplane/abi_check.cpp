@@ -76,4 +76,4 @@ WD_AT(wd_event_flow, proto, 48);
 WD_AT(wd_event_flow, sport, 52);
 WD_AT(wd_event_flow, dport, 54);
 
-WD_LAYOUT(wd_prog_stats, 8 * (4 + WD_DROP_MAX + WD_PROTO_MAX + 2));
+WD_LAYOUT(wd_prog_stats, 8 * (4 + WD_DROP_MAX + WD_PROTO_MAX + 2 + 4));

@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "dataplane/dataplane.h"
+#include "dataplane/inspect.h"
 #include "dataplane/maps.h"
 
 namespace warden::dataplane {
@@ -26,27 +27,11 @@ std::string link_pin(const std::string& pin_dir, const std::string& ifname) {
     return pin_dir + "/links/xdp_" + ifname;
 }
 
-std::string prog_name(uint32_t prog_id) {
-    int fd = bpf_prog_get_fd_by_id(prog_id);
-    if (fd < 0) return "?";
-    bpf_prog_info info{};
-    uint32_t len = sizeof info;
-    std::string name = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.name : "?";
-    close(fd);
-    return name;
-}
-
 // The mode the kernel reports for the XDP program on ifindex.
 std::string current_xdp_mode(int ifindex) {
-    LIBBPF_OPTS(bpf_xdp_query_opts, q);
-    if (bpf_xdp_query(ifindex, 0, &q)) return "unknown";
-    switch (q.attach_mode) {
-        case XDP_ATTACHED_DRV: return "native";
-        case XDP_ATTACHED_SKB: return "generic";
-        case XDP_ATTACHED_HW: return "offload";
-        case XDP_ATTACHED_MULTI: return "multi";
-        default: return "none";
-    }
+    auto hooks = inspect_interface(ifindex);
+    const HookProgram* xdp = hooks.at("xdp");
+    return xdp ? xdp->mode : hooks.error.empty() ? "none" : "unknown";
 }
 
 // Our earlier link on this interface, if its pin is there and still points at it.
@@ -116,7 +101,7 @@ Attachment attach_xdp(int prog_fd, const std::string& program, const std::string
             LIBBPF_OPTS(bpf_xdp_query_opts, q);
             std::string other = "another XDP program";
             if (bpf_xdp_query(ifindex, 0, &q) == 0 && q.prog_id)
-                other = "XDP program " + prog_name(q.prog_id) + " (id " + std::to_string(q.prog_id) + ")";
+                other = "XDP program " + program_name(q.prog_id) + " (id " + std::to_string(q.prog_id) + ")";
             throw std::runtime_error(ifname + " already has " + other +
                                      " attached; warden will not replace it (remove it with "
                                      "`ip link set dev " + ifname + " xdp off`)");
@@ -212,7 +197,7 @@ DetachReport detach_all(const std::string& pin_dir) {
                         .attach_point = BPF_TC_EGRESS);
             LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
             QuietLibbpf quiet;
-            if (bpf_tc_query(&hook, &opts) == 0 && prog_name(opts.prog_id) == "lan_egress")
+            if (bpf_tc_query(&hook, &opts) == 0 && program_name(opts.prog_id) == "lan_egress")
                 merge(detach_interface(pin_dir, n->if_name, n->if_index));
         }
         if_freenameindex(names);

@@ -170,6 +170,12 @@ int Dataplane::program_fd(Program p) const {
     return -1;
 }
 
+uint32_t Dataplane::program_id(Program p) const {
+    bpf_prog_info info{};
+    uint32_t len = sizeof info;
+    return bpf_obj_get_info_by_fd(program_fd(p), &info, &len) == 0 ? info.id : 0;
+}
+
 int Dataplane::map_fd(MapId id) const {
     std::string name(map_name(id));
     return bpf_map__fd(bpf_object__find_map_by_name(lan_ingress_->obj, name.c_str()));

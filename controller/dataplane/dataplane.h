@@ -43,6 +43,8 @@ public:
     Dataplane& operator=(const Dataplane&) = delete;
 
     int program_fd(Program p) const;
+    // The kernel's id of the program: what an interface holds when warden's program is there.
+    uint32_t program_id(Program p) const;
     int map_fd(MapId id) const;
     // How many maps were taken over from pins of an earlier run (0 on a fresh start).
     int reused_maps() const { return reused_; }

@@ -1,14 +1,77 @@
 #include "dataplane/pinned.h"
 
 #include <bpf/bpf.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
 #include <stdexcept>
 
 namespace warden::dataplane {
+
+namespace {
+
+// The pid holding an flock on path's inode, from /proc/locks ("1: FLOCK ADVISORY WRITE pid
+// maj:min:inode 0 EOF"), for the message.
+std::optional<long> flock_holder(const std::string& path) {
+    struct stat st{};
+    if (stat(path.c_str(), &st) != 0) return std::nullopt;
+    std::ifstream in("/proc/locks");
+    std::string line;
+    char want[64];
+    std::snprintf(want, sizeof want, "%02x:%02x:%lu", major(st.st_dev), minor(st.st_dev),
+                  static_cast<unsigned long>(st.st_ino));
+    while (std::getline(in, line)) {
+        std::istringstream words(line);
+        std::string n, type, advisory, mode, id;
+        long pid = 0;
+        if (!(words >> n >> type >> advisory >> mode >> pid >> id)) continue;
+        if (type == "FLOCK" && id == want) return pid;
+    }
+    return std::nullopt;
+}
+
+std::runtime_error held_by(const std::string& pin_dir) {
+    auto pid = flock_holder(pin_dir);
+    return std::runtime_error("a running warden controller" + (pid ? " (pid " + std::to_string(*pid) + ")" : std::string()) +
+                              " uses the programs and maps pinned under " + pin_dir +
+                              "; stop it first (systemctl stop warden, or kill -TERM its pid)");
+}
+
+}  // namespace
+
+PinDirLock::PinDirLock(const std::string& pin_dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(pin_dir, ec);
+    fd_ = open(pin_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd_ < 0) throw std::runtime_error("cannot open pin dir " + pin_dir + ": " + std::strerror(errno));
+    if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+        close(fd_);
+        fd_ = -1;
+        throw held_by(pin_dir);
+    }
+}
+
+PinDirLock::~PinDirLock() {
+    if (fd_ >= 0) close(fd_);
+}
+
+void PinDirLock::check_free(const std::string& pin_dir) {
+    int fd = open(pin_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;
+    bool busy = flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd);
+    if (busy) throw held_by(pin_dir);
+}
 
 bool maps_pinned(const std::string& pin_dir) {
     for (MapId id : kAllMaps)

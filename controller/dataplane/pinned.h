@@ -36,4 +36,23 @@ private:
 // True when every map is pinned under pin_dir.
 bool maps_pinned(const std::string& pin_dir);
 
+// The lock that lives with the pins: a running controller holds flock on the pin dir for its
+// whole life, whatever its state dir, so `warden detach` (or a second controller) with
+// another state dir cannot pull the programs and maps from under it.
+class PinDirLock {
+public:
+    // Creates the pin dir if missing and takes the lock; throws naming the holder's pid when
+    // another process has it.
+    explicit PinDirLock(const std::string& pin_dir);
+    ~PinDirLock();
+    PinDirLock(const PinDirLock&) = delete;
+    PinDirLock& operator=(const PinDirLock&) = delete;
+
+    // Throws when a process holds the pin dir's lock (nothing when the dir does not exist).
+    static void check_free(const std::string& pin_dir);
+
+private:
+    int fd_ = -1;
+};
+
 }  // namespace warden::dataplane

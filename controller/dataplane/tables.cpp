@@ -147,6 +147,10 @@ wd_prog_stats sum_prog_stats(std::span<const wd_prog_stats> per_cpu) {
         for (int i = 0; i < WD_PROTO_MAX; ++i) t.proto_packets[i] += s.proto_packets[i];
         t.events_lost += s.events_lost;
         t.map_full += s.map_full;
+        t.devices_added += s.devices_added;
+        t.flows_added += s.flows_added;
+        t.devices_removed += s.devices_removed;
+        t.flows_removed += s.flows_removed;
     }
     return t;
 }
@@ -172,9 +176,11 @@ std::optional<DeviceCounters> DeviceTable::read(const net::Mac& mac) const {
     return sum_device_stats(mac, per_cpu);
 }
 
-bool DeviceTable::remove(const net::Mac& mac) {
+bool DeviceTable::remove(const net::Mac& mac, const StatsTable& stats) {
     auto key = device_key(mac);
-    return bpf_map_delete_elem(fd_, &key) == 0;
+    if (bpf_map_delete_elem(fd_, &key)) return false;
+    stats.count_removed(MapId::devices, 1);
+    return true;
 }
 
 // ---- flows ----
@@ -465,11 +471,29 @@ std::vector<net::IpAddr> GatewayTable::addrs() const {
 
 // ---- program stats ----
 
-wd_prog_stats StatsTable::read(uint32_t prog) const {
+wd_prog_stats StatsTable::read(uint32_t slot) const {
     std::vector<wd_prog_stats> per_cpu(possible_cpus());
-    if (bpf_map_lookup_elem(fd_, &prog, per_cpu.data()))
+    if (bpf_map_lookup_elem(fd_, &slot, per_cpu.data()))
         throw map_error("cannot read program stats", errno);
     return sum_prog_stats(per_cpu);
+}
+
+wd_prog_stats StatsTable::total() const {
+    std::vector<wd_prog_stats> slots;
+    for (uint32_t slot = 0; slot < WD_STATS_SLOTS; ++slot) slots.push_back(read(slot));
+    return sum_prog_stats(slots);
+}
+
+void StatsTable::count_removed(MapId map, uint64_t entries) const {
+    if (map != MapId::devices && map != MapId::flows)
+        throw std::invalid_argument("only removals from the device and flow maps are counted");
+    uint32_t slot = WD_STATS_USERSPACE;
+    std::vector<wd_prog_stats> per_cpu(possible_cpus());
+    if (bpf_map_lookup_elem(fd_, &slot, per_cpu.data()))
+        throw map_error("cannot read the userspace stats slot", errno);
+    (map == MapId::devices ? per_cpu[0].devices_removed : per_cpu[0].flows_removed) += entries;
+    if (bpf_map_update_elem(fd_, &slot, per_cpu.data(), BPF_ANY))
+        throw map_error("cannot count a removal in the userspace stats slot", errno);
 }
 
 }  // namespace warden::dataplane

@@ -9,6 +9,7 @@
 #include <span>
 #include <vector>
 
+#include "dataplane/maps.h"
 #include "net/address.h"
 #include "warden/abi.h"
 
@@ -36,12 +37,16 @@ wd_prog_stats sum_prog_stats(std::span<const wd_prog_stats> per_cpu);
 
 int possible_cpus();
 
+class StatsTable;
+
 class DeviceTable {
 public:
     explicit DeviceTable(int fd) : fd_(fd) {}
     std::vector<DeviceCounters> read_all() const;
     std::optional<DeviceCounters> read(const net::Mac& mac) const;
-    bool remove(const net::Mac& mac);
+    // Removes the device's entry and records the removal in stats, so that it is not taken
+    // for an eviction (see dataplane/evictions.h).
+    bool remove(const net::Mac& mac, const StatsTable& stats);
     int fd() const { return fd_; }
 
 private:
@@ -170,7 +175,12 @@ private:
 class StatsTable {
 public:
     explicit StatsTable(int fd) : fd_(fd) {}
-    wd_prog_stats read(uint32_t prog) const;  // enum wd_prog_id
+    wd_prog_stats read(uint32_t slot) const;  // enum wd_prog_id, or WD_STATS_USERSPACE
+    // Every slot summed: what the programs and userspace counted together.
+    wd_prog_stats total() const;
+    // Records entries userspace removed from wd_devices or wd_flows. A read-modify-write of
+    // one slot: two processes removing at the same instant can lose one count.
+    void count_removed(MapId map, uint64_t entries) const;
 
 private:
     int fd_;

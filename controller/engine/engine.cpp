@@ -767,7 +767,7 @@ std::string Finding::summary() const {
 }
 
 nlohmann::json Finding::to_json() const {
-    nlohmann::json j = {{"event", "finding"},
+    nlohmann::json j = {{"kind", "finding"},
                         {"mac", device.str()},
                         {"type", type},
                         {"detector", to_string(detector)},

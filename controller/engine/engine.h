@@ -56,7 +56,7 @@ struct Finding {
 
     // "port_scan on a4:cf:12:00:00:01 (camera): tried 312 ports on ...; isolate for 1h"
     std::string summary() const;
-    // For the events log: {"event": "finding", "mac", "type", "detector", "score", "value",
+    // For the events log, in its final shape: {"kind": "finding", "mac", "type", "detector", "score", "value",
     // "normal", "threshold", "unit", "normal_from", "evidence", "action", "duration_ms",
     // "repeat", "note", "ts_ms"}.
     nlohmann::json to_json() const;

@@ -1,5 +1,7 @@
 #include "net/address.h"
 
+#include <algorithm>
+
 #include <arpa/inet.h>
 
 #include <cstdio>
@@ -114,5 +116,34 @@ std::optional<Prefix> Prefix::parse(std::string_view text, std::string* why) {
 }
 
 std::string Prefix::str() const { return addr.str() + "/" + std::to_string(len); }
+
+namespace {
+
+// Whether a and b agree on their first bits bits (of the 128 of the v4-mapped form).
+bool same_leading_bits(const IpAddr& a, const IpAddr& b, unsigned bits) {
+    for (unsigned i = 0; i < bits; ++i)
+        if ((a.bytes[i / 8] ^ b.bytes[i / 8]) & (0x80 >> (i % 8))) return false;
+    return true;
+}
+
+unsigned mapped_len(const Prefix& p) { return p.is_v4() ? 96 + p.len : p.len; }
+
+}  // namespace
+
+Prefix Prefix::of(const IpAddr& addr, unsigned len) {
+    Prefix p;
+    p.addr = addr;
+    p.len = std::min(len, addr.is_v4() ? 32u : 128u);
+    for (unsigned bit = mapped_len(p); bit < 128; ++bit) p.addr.bytes[bit / 8] &= ~(0x80 >> (bit % 8));
+    return p;
+}
+
+bool Prefix::contains(const IpAddr& a) const {
+    return a.is_v4() == is_v4() && same_leading_bits(addr, a, mapped_len(*this));
+}
+
+bool Prefix::overlaps(const Prefix& other) const {
+    return other.is_v4() == is_v4() && same_leading_bits(addr, other.addr, std::min(mapped_len(*this), mapped_len(other)));
+}
 
 }  // namespace warden::net

@@ -39,7 +39,12 @@ struct Prefix {
     // "198.18.0.0/15", "fd00::/8", or a bare address (a /32 or /128). Host bits set below
     // the length are an error: "10.0.0.1/8" almost always means a typo.
     static std::optional<Prefix> parse(std::string_view text, std::string* why = nullptr);
+    // The prefix of length len (within addr's family) that holds addr: host bits cleared.
+    static Prefix of(const IpAddr& addr, unsigned len);
     bool is_v4() const { return addr.is_v4(); }
+    bool contains(const IpAddr& a) const;
+    // Either holds the other (prefixes never partly overlap).
+    bool overlaps(const Prefix& other) const;
     std::string str() const;
     auto operator<=>(const Prefix&) const = default;
 };

@@ -223,11 +223,17 @@ public:
 // ---- the sections of the policy ----
 
 void read_interfaces(Checker& c, const Value& v, Interfaces& out) {
-    static constexpr std::string_view keys[] = {"wan", "lan"};
+    static constexpr std::string_view keys[] = {"wan", "lan", "optional"};
     auto fields = c.mapping(v, keys, "a mapping with wan and lan");
     if (!fields) return;
     if (auto f = c.required(*fields, "wan", "the WAN interface name, e.g. wan: eth0")) {
-        if (auto name = c.interface_name(f->value)) out.wan = *name;
+        if (auto name = c.interface_name(f->value)) {
+            if (is_interface_pattern(*name))
+                c.error(f->value.mark, f->value.path,
+                        "'" + *name + "' is a pattern; the WAN is one interface, named exactly");
+            else
+                out.wan = *name;
+        }
     }
     auto lan = c.required(*fields, "lan", "a list of LAN interface names, e.g. lan: [eth1, wlan0]");
     if (!lan) return;
@@ -252,6 +258,27 @@ void read_interfaces(Checker& c, const Value& v, Interfaces& out) {
             continue;
         }
         out.lan.push_back(*name);
+    }
+    // Entries of lan (or the wan) that may be absent without a warning (policy/interfaces.cpp).
+    auto optional = fields->get("optional");
+    if (!optional) return;
+    auto entries = c.list(optional->value, "a list of entries of interfaces.lan (or the wan), e.g. optional: [wlan*]");
+    if (!entries) return;
+    FirstSeen<std::string> listed;
+    for (const auto& item : *entries) {
+        auto name = c.interface_name(item);
+        if (!name) continue;
+        if (*name != out.wan && std::find(out.lan.begin(), out.lan.end(), *name) == out.lan.end()) {
+            c.error(item.mark, item.path,
+                    "'" + *name + "' is neither an entry of interfaces.lan nor the WAN; optional names " +
+                        "entries exactly as they are written there");
+            continue;
+        }
+        if (auto first = listed.repeat(*name, item.mark)) {
+            c.error(item.mark, item.path, "'" + *name + "' is listed twice " + first_at(*first));
+            continue;
+        }
+        out.optional.push_back(*name);
     }
 }
 

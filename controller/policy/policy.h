@@ -45,10 +45,24 @@ std::optional<QuarantineLevel> parse_quarantine_level(std::string_view);
 std::optional<BlockDirection> parse_block_direction(std::string_view);
 std::optional<DeviceType> parse_device_type(std::string_view);
 
+// The gateway's ports. Any of them may be absent when warden starts, or come and go while it
+// runs: warden attaches to each the moment it appears (controller/ports).
 struct Interfaces {
     std::string wan;
-    std::vector<std::string> lan;  // non-empty, distinct, none equal to wan
+    // Non-empty, distinct, none equal to wan. An entry is an interface's name or a shell
+    // pattern (wlan*, lan[0-9]) matching any number of them (never the WAN).
+    std::vector<std::string> lan;
+    // Entries of lan (or the wan) that may be absent without a warning, such as radios that
+    // come and go; the others are expected, and their absence is logged as a warning.
+    std::vector<std::string> optional;
+
+    bool is_optional(std::string_view entry) const;
 };
+
+// True when an interfaces entry is a pattern (holds *, ? or [) rather than one name.
+bool is_interface_pattern(std::string_view entry);
+// True when the interface called `name` is the one `entry` names, or one its pattern matches.
+bool interface_matches(std::string_view entry, std::string_view name);
 
 struct Paths {
     std::string pin_dir = WD_PIN_DIR_DEFAULT;

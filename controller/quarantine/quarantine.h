@@ -1,17 +1,15 @@
-// Quarantine as one operation over three places: the kernel map (enforcement), the state
-// file (survives reboots), and the events log (what a person reads later). The controller
-// and operator commands both go through here, under the state dir's lock, so the three never
-// disagree for longer than one call.
+// Quarantines as warden remembers them: the records (who, how, why, until when) kept in
+// <state dir>/quarantine.jsonl. The control core (control/) is the only writer; it changes the
+// book first and the kernel map second, so a reboot or a crash in between never forgets a
+// quarantine or resurrects a release.
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "dataplane/tables.h"
-#include "store/events_log.h"
 #include "store/state.h"
 
 namespace warden::quarantine {
@@ -21,53 +19,65 @@ uint64_t monotonic_ns();
 // wd_quarantine_level <-> "isolate" / "restricted"
 std::optional<uint32_t> parse_level(const std::string& name);
 const char* level_name(uint32_t level);
+// A record's origin ("operator", "detector", "policy") as the kernel's WD_ORIGIN_*.
 uint32_t origin_code(const std::string& origin);
+const char* origin_of_code(uint32_t code);
 
 // A quarantine seen from both sides: the record and, when enforced, the kernel's counters.
 struct Status {
     store::QuarantineRecord record;
+    bool recorded = true;   // in the book (false: only the kernel has it)
     bool enforced = false;  // present in the kernel map
     std::optional<dataplane::QuarantineEntry> kernel;
 };
 
-class Manager {
+class Book {
 public:
-    Manager(dataplane::QuarantineTable table, const store::StateDir& state, store::EventLog& events);
+    explicit Book(const store::StateDir& state) : state_(state) {}
 
-    // Where damage found in the state file while reading it is reported (the controller's
-    // log, the CLI's stderr); without one it goes unreported, though nothing valid is lost.
-    void on_problem(std::function<void(const std::string&)> sink) { on_problem_ = std::move(sink); }
-
-    // Quarantines (or re-quarantines with new terms) a device. Throws if the map refuses.
-    void add(const store::QuarantineRecord& record);
-    // Releases a device; returns false when it was not quarantined. why goes to the log
-    // ("operator", "expired", "false positive", ...).
-    bool release(const net::Mac& mac, const std::string& why, const std::string& by);
-    // Releases every quarantine whose time is up; returns the records released.
-    std::vector<store::QuarantineRecord> expire();
-    std::vector<Status> list() const;
-
-    struct RestoreReport {
-        int restored = 0;                 // written into a fresh map from the state file
-        int expired_while_down = 0;       // released because their time ran out meanwhile
-        int adopted = 0;                  // in the kernel map but missing from the file
-        int dropped = 0;                  // in the file but no longer in a reused map
-        std::vector<std::string> dropped_macs;
-        std::vector<std::string> problems;  // damaged state lines, moved aside
+    struct LoadReport {
+        std::vector<std::string> problems;  // one per damaged line, and where the damage went
+        bool intact = true;                 // false: damaged or unreadable; some records may be lost
     };
-    // At start-up. maps_fresh: the maps were just created (reboot, or after detach), so the
-    // state file is the truth and is written into the map with the remaining time
-    // recomputed. Otherwise the pinned map is the truth and the file is brought in line.
-    RestoreReport restore(bool maps_fresh);
+    // Reads the file. Damage costs the damaged lines only: the readable records are written
+    // back at once (the damaged file is kept aside), so the next reader finds them.
+    LoadReport load();
+
+    const std::vector<store::QuarantineRecord>& records() const { return records_; }
+    const store::QuarantineRecord* find(const net::Mac& mac) const;
+
+    // Adds or replaces a record and saves; if saving fails the book is as it was, and this
+    // throws with the reason.
+    void put(const store::QuarantineRecord& record);
+    // Removes and saves (false: there was none); throws like put, the book unchanged.
+    bool erase(const net::Mac& mac);
+    // A change that holds even when it cannot be saved (a detector's quarantine on a full
+    // disk): kept in memory and saved by save_pending() later.
+    void put_unsaved(const store::QuarantineRecord& record);
+    bool erase_unsaved(const net::Mac& mac);
+    bool has_unsaved() const { return unsaved_; }
+    // Saves what could not be saved before; throws if it still cannot.
+    void save_pending();
+
+    // While warden runs the file is its own: when someone else changed it since this book
+    // last read or wrote it, it is moved aside and written again from the book (nothing in
+    // the book is lost, and nothing half-edited reaches the next start). Returns what was
+    // done, or "" when the file is as this book left it.
+    std::string guard_file();
 
 private:
-    std::vector<store::QuarantineRecord> load_records(std::vector<std::string>* problems) const;
-    void enforce(const store::QuarantineRecord& r);
+    void save(const std::vector<store::QuarantineRecord>& records);
+    void remember_file();
 
-    dataplane::QuarantineTable table_;
     const store::StateDir& state_;
-    store::EventLog& events_;
-    std::function<void(const std::string&)> on_problem_;
+    std::vector<store::QuarantineRecord> records_;
+    bool unsaved_ = false;
+    struct Stamp {
+        bool exists = false;
+        uint64_t inode = 0, size = 0;
+        int64_t mtime_ns = 0;
+        bool operator==(const Stamp&) const = default;
+    } stamp_;
 };
 
 }  // namespace warden::quarantine

@@ -1,6 +1,8 @@
 #include "store/files.h"
 
+
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -173,22 +175,21 @@ fs::path move_aside(const fs::path& path) {
     return aside;
 }
 
-DirLock::DirLock(const fs::path& dir) {
-    fs::path lock = dir / "lock";
-    fd_ = open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-    if (fd_ < 0) throw io_error("open the lock file", lock);
-    while (flock(fd_, LOCK_EX) != 0) {
-        if (errno != EINTR) {
-            int e = errno;
-            close(fd_);
-            errno = e;
-            throw io_error("lock", lock);
-        }
+std::vector<fs::path> remove_stale_temp_files(const fs::path& dir) {
+    std::vector<fs::path> removed;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        std::string name = it->path().filename().string();
+        auto at = name.rfind(".tmp.");
+        if (at == std::string::npos) continue;
+        std::string digits = name.substr(at + 5);
+        if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
+        pid_t pid = static_cast<pid_t>(std::stol(digits));
+        if (pid == getpid() || kill(pid, 0) == 0 || errno == EPERM) continue;  // its writer still runs
+        std::error_code rm;
+        if (fs::remove(it->path(), rm)) removed.push_back(it->path());
     }
-}
-
-DirLock::~DirLock() {
-    if (fd_ >= 0) close(fd_);  // closing releases the lock
+    return removed;
 }
 
 void ensure_dir(const fs::path& dir) {

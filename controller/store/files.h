@@ -1,13 +1,14 @@
 // File primitives for state that must survive crashes and power loss: atomic replacement
-// (temp file, fsync, rename, fsync of the directory) and an advisory lock that serialises
-// the controller and operator commands writing the same state dir; and reading a file by
-// path (state, policy, rules, blocklists) without ever blocking on what is there.
+// (temp file, fsync, rename, fsync of the directory), moving damaged files aside, cleaning up
+// after killed writers, and reading a file by path (state, policy, rules, blocklists) without
+// ever blocking on what is there. Who may write is store/owner.h's business.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace warden::store {
 
@@ -49,17 +50,9 @@ void check_readable(const std::filesystem::path& path);
 // new path, so nothing is lost and the next start does not trip over it again.
 std::filesystem::path move_aside(const std::filesystem::path& path);
 
-// flock(2) on <dir>/lock for the lifetime of the object.
-class DirLock {
-public:
-    explicit DirLock(const std::filesystem::path& dir);
-    ~DirLock();
-    DirLock(const DirLock&) = delete;
-    DirLock& operator=(const DirLock&) = delete;
-
-private:
-    int fd_ = -1;
-};
+// Removes the temporary files write_atomically leaves when its writer is killed
+// ("<name>.tmp.<pid>" whose pid no longer runs); returns the paths removed.
+std::vector<std::filesystem::path> remove_stale_temp_files(const std::filesystem::path& dir);
 
 // Creates the directory (and parents) with mode 0750 if missing; throws with the reason.
 void ensure_dir(const std::filesystem::path& dir);

@@ -112,6 +112,7 @@ void save_lines(const fs::path& file, const char* format, const std::vector<Reco
 json to_json(const QuarantineRecord& r) {
     json j{{"mac", r.mac.str()}, {"level", r.level}, {"origin", r.origin},
            {"reason", r.reason}, {"since_ms", r.since_ms}};
+    if (!r.by.empty()) j["by"] = r.by;
     j["expires_ms"] = r.expires_ms ? json(*r.expires_ms) : json(nullptr);
     return j;
 }
@@ -124,6 +125,7 @@ QuarantineRecord quarantine_from_json(const json& j) {
     if (r.level != "isolate" && r.level != "restricted")
         throw std::invalid_argument("bad \"level\": " + r.level);
     r.origin = string_field(j, "origin", "operator");
+    r.by = string_field(j, "by");
     r.reason = string_field(j, "reason");
     r.since_ms = int_field(j, "since_ms");
     if (j.contains("expires_ms") && !j["expires_ms"].is_null()) r.expires_ms = int_field(j, "expires_ms");

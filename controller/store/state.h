@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "net/address.h"
+#include "store/layout.h"
 
 namespace warden::store {
 
@@ -22,7 +23,8 @@ int64_t now_unix_ms();
 struct QuarantineRecord {
     net::Mac mac;
     std::string level = "isolate";  // isolate | restricted
-    std::string origin = "operator";  // operator | detector | policy
+    std::string origin = "operator";  // whose judgement: operator | detector | policy
+    std::string by;                   // which surface asked (control::Origin): cli, page, cloud, ...
     std::string reason;
     int64_t since_ms = 0;
     std::optional<int64_t> expires_ms;  // none: until released
@@ -55,11 +57,13 @@ public:
     explicit StateDir(std::filesystem::path dir);  // creates it if missing
 
     const std::filesystem::path& path() const { return dir_; }
-    std::filesystem::path quarantine_file() const { return dir_ / "quarantine.jsonl"; }
-    std::filesystem::path inventory_file() const { return dir_ / "inventory.jsonl"; }
-    std::filesystem::path events_file() const { return dir_ / "events.jsonl"; }
-    std::filesystem::path status_file() const { return dir_ / "status.json"; }
-    std::filesystem::path pid_file() const { return dir_ / "warden.pid"; }
+    // Where one of the files of the contract (store/layout.h) is.
+    std::filesystem::path path_of(const layout::File& file) const { return dir_ / file.name; }
+    std::filesystem::path quarantine_file() const { return path_of(layout::quarantine); }
+    std::filesystem::path inventory_file() const { return path_of(layout::inventory); }
+    std::filesystem::path events_file() const { return path_of(layout::events); }
+    std::filesystem::path status_file() const { return path_of(layout::status); }
+    std::filesystem::path pid_file() const { return path_of(layout::pid); }
 
     Loaded<QuarantineRecord> load_quarantines() const;
     void save_quarantines(const std::vector<QuarantineRecord>& records) const;

@@ -27,9 +27,8 @@ int state_severity(const std::string& state) {
 
 std::string event_kind(const json& e) {
     if (!e.is_object()) return "";
-    for (const char* key : {"kind", "event"})
-        if (auto it = e.find(key); it != e.end() && it->is_string()) return it->get<std::string>();
-    return "";
+    auto it = e.find("kind");
+    return it != e.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
 int64_t event_time_ms(const json& e) {

@@ -89,7 +89,7 @@ nlohmann::json quarantine_json(const std::vector<quarantine::Status>& list);
 // How bad a state is, for sorting: isolated 3, restricted 2, alerting 1, ok 0.
 int state_severity(const std::string& state);
 
-// The kind of an event: its "kind", or "event" (the engine's findings name it so).
+// The kind of an event (its "kind"), or "" when it has none.
 std::string event_kind(const nlohmann::json& event);
 // Its time in unix ms ("ts_ms"), 0 if it has none.
 int64_t event_time_ms(const nlohmann::json& event);

@@ -4,7 +4,6 @@
 #include <cctype>
 
 #include "log/log.h"
-#include "policy/units.h"
 #include "view/devices.h"
 #include "web/assets.h"
 #include "web/metrics.h"
@@ -17,7 +16,6 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kJson = "application/json; charset=utf-8";
-constexpr size_t kMaxReason = 200;
 constexpr int64_t kWeekMs = 7 * 86'400'000ll;
 constexpr size_t kRecentThreats = 100;
 
@@ -30,6 +28,18 @@ Response json_response(int status, const json& body) {
 }
 
 Response error(int status, const std::string& message) { return json_response(status, {{"error", message}}); }
+
+// A control core result as an HTTP response.
+Response from_result(const control::Result& r) {
+    using S = control::Result::Status;
+    if (r.ok()) {
+        json body = r.detail;
+        if (!r.warnings.empty()) body["warnings"] = r.warnings;
+        return json_response(200, body);
+    }
+    int status = r.status == S::invalid ? 400 : r.status == S::not_found ? 404 : r.status == S::refused ? 409 : 503;
+    return error(status, r.message);
+}
 
 Response method_not_allowed(const char* allow) {
     Response r = error(405, std::string("method not allowed; this path takes ") + allow);
@@ -59,20 +69,6 @@ std::string percent_decoded(std::string_view s) {
         }
     }
     return out;
-}
-
-// A device's MAC from a request: unicast, as a frame's source.
-std::optional<net::Mac> device_mac(const std::string& text, std::string* why) {
-    auto mac = net::Mac::parse(text);
-    if (!mac) {
-        *why = "not a MAC address: \"" + text.substr(0, 40) + "\" (expected aa:bb:cc:dd:ee:ff)";
-        return std::nullopt;
-    }
-    if (mac->is_multicast()) {
-        *why = mac->str() + " is a multicast/broadcast address, not a device";
-        return std::nullopt;
-    }
-    return mac;
 }
 
 }  // namespace
@@ -188,7 +184,10 @@ Response Router::route(const Request& request) const {
     if (path != "/api/devices" && path != "/api/findings" && path != "/api/quarantine" && path != "/api/summary")
         return error(404, "no such API: " + path.substr(0, 100));
     if (method != "GET") return method_not_allowed(path == "/api/quarantine" ? "GET, POST" : "GET");
-    if (path == "/api/quarantine") return json_response(200, view::quarantine_json(source_.quarantines()));
+    if (path == "/api/quarantine") {
+        auto r = source_.submit({{"op", "list_quarantines"}});
+        return r.ok() ? json_response(200, r.detail.value("quarantines", json::array())) : from_result(r);
+    }
     auto snapshot = source_.snapshot();
     if (!snapshot) return error(503, "warden has not polled its maps yet; try again in a second");
     if (path == "/api/devices") {
@@ -233,46 +232,18 @@ Response Router::add_quarantine(const Request& request) const {
         if (!value.is_string()) return error(400, "\"" + key + "\" must be a string");
     }
     if (!body.contains("mac")) return error(400, "\"mac\" is missing");
-    std::string why;
-    auto mac = device_mac(body["mac"].get<std::string>(), &why);
-    if (!mac) return error(400, why);
-
-    store::QuarantineRecord r;
-    r.mac = *mac;
-    r.level = body.value("level", std::string(policy::to_string(settings_.defaults.level)));
-    if (!quarantine::parse_level(r.level)) return error(400, "\"level\" must be isolate or restricted");
-    r.origin = "operator";
-    r.since_ms = store::now_unix_ms();
-    auto duration = settings_.defaults.duration;
-    if (body.contains("duration")) {
-        std::string text = body["duration"].get<std::string>();
-        if (text == "forever") {
-            duration.reset();
-        } else {
-            auto d = policy::parse_duration(text, &why);
-            if (!d) return error(400, "\"duration\": " + why);
-            if (d->count() <= 0) return error(400, "\"duration\" must be longer than 0s");
-            duration = *d;
-        }
-    }
-    if (duration) r.expires_ms = r.since_ms + duration->count();
-    std::string reason = body.value("reason", std::string());
-    if (reason.size() > kMaxReason) return error(400, "\"reason\" is longer than 200 characters");
-    if (std::any_of(reason.begin(), reason.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
-        return error(400, "\"reason\" must be one line of text");
-    r.reason = reason.empty() ? "from the status page" : reason;
-    source_.quarantine(r);
-    log::info("web: quarantined {} ({}) from the status page", r.mac.str(), r.level);
-    return json_response(200, store::to_json(r));
+    json order = body;
+    order["op"] = "quarantine";
+    if (body.value("reason", std::string()).empty()) order["reason"] = "from the status page";
+    auto result = source_.submit(order);
+    if (result.ok()) log::info("web: {}", result.message);
+    return from_result(result);
 }
 
 Response Router::release(const std::string& mac_text) const {
-    std::string why;
-    auto mac = device_mac(mac_text, &why);
-    if (!mac) return error(400, why);
-    if (!source_.release(*mac)) return error(404, mac->str() + " is not quarantined");
-    log::info("web: released {} from the status page", mac->str());
-    return json_response(200, {{"released", mac->str()}});
+    auto result = source_.submit({{"op", "release"}, {"mac", mac_text}});
+    if (result.ok()) log::info("web: {} from the status page", result.message);
+    return from_result(result);
 }
 
 json Router::summary(const Snapshot& s) const {
@@ -303,8 +274,16 @@ json Router::summary(const Snapshot& s) const {
             if (it->kind == "finding" && !evidence.contains(it->mac.str())) evidence[it->mac.str()] = it->text;
         }
     }
+    json ports = json::array();  // whether each port is guarded (not the kernel's ids: the household needs none)
+    for (const auto& p : s.ports)
+        ports.push_back({{"interface", p.interface},
+                         {"role", ports::to_string(p.role)},
+                         {"optional", p.optional},
+                         {"state", ports::to_string(p.state)},
+                         {"faults", p.faults}});
     return {{"time_ms", s.time_ms},
             {"midnight_ms", s.midnight_ms},
+            {"ports", ports},
             {"week_from_ms", week_from},
             {"today", today},
             {"threats",

@@ -11,43 +11,22 @@
 
 #include <nlohmann/json.hpp>
 
+#include "control/result.h"
 #include "policy/policy.h"
-#include "quarantine/quarantine.h"
-#include "store/state.h"
+#include "web/http.h"
 #include "web/snapshot.h"
 
 namespace warden::web {
 
-struct Request {
-    std::string method;  // "GET", "POST", ...
-    std::string path;    // without the query
-    std::map<std::string, std::string> headers;  // names in lower case
-    std::string body;
-
-    std::string header(const std::string& lower_name) const {
-        auto it = headers.find(lower_name);
-        return it != headers.end() ? it->second : "";
-    }
-};
-
-struct Response {
-    int status = 200;
-    std::string content_type;
-    std::string body;
-    std::vector<std::pair<std::string, std::string>> headers;
-};
-
-// What the API reads and changes. The controller's is a SnapshotBox and a
-// quarantine::Manager of the HTTP thread's own; tests use a fake.
+// What the API reads and changes. The controller's is a SnapshotBox and the control core
+// (control/control.h), reached through the controller's loop; tests use a fake.
 class Source {
 public:
     virtual ~Source() = default;
     // The latest poll's snapshot; null before the first poll.
     virtual std::shared_ptr<const Snapshot> snapshot() const = 0;
-    // Quarantines as the state dir and the kernel hold them now (as `quarantine list`).
-    virtual std::vector<quarantine::Status> quarantines() = 0;
-    virtual void quarantine(const store::QuarantineRecord& record) = 0;  // throws if refused
-    virtual bool release(const net::Mac& mac) = 0;  // false: it was not quarantined
+    // An operation of the control core ({"op": "quarantine", ...}), asked from the page.
+    virtual control::Result submit(const nlohmann::json& request) = 0;
 };
 
 struct RouterSettings {
@@ -55,7 +34,6 @@ struct RouterSettings {
     bool page = false;     // serve the status page and /api
     std::string token;     // the admin token
     std::vector<std::string> hostnames;  // extra Host names the page answers to
-    policy::QuarantineDefaults defaults;  // level and duration when a request names none
 };
 
 class Router {

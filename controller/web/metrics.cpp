@@ -185,9 +185,21 @@ std::string render_metrics(const Snapshot& s) {
     e.family("warden_program_events_lost_total", "counter", "Events a program could not queue (ring buffer full).");
     for (uint32_t p = 0; p < WD_PROG_MAX; ++p)
         e.sample("warden_program_events_lost_total", {{"program", program_name(p)}}, s.programs[p].events_lost);
-    e.family("warden_program_map_full_total", "counter", "Device or flow inserts a program could not make (map full).");
+    e.family("warden_program_map_full_total", "counter",
+             "Device or flow inserts a program could not make (map full; the LRU maps evict instead).");
     for (uint32_t p = 0; p < WD_PROG_MAX; ++p)
         e.sample("warden_program_map_full_total", {{"program", program_name(p)}}, s.programs[p].map_full);
+    e.family("warden_program_map_added_entries_total", "counter", "Entries each program added to the device and flow maps.");
+    for (uint32_t p = 0; p < WD_PROG_MAX; ++p) {
+        e.sample("warden_program_map_added_entries_total", {{"program", program_name(p)}, {"map", WD_MAP_DEVICES}},
+                 s.programs[p].devices_added);
+        e.sample("warden_program_map_added_entries_total", {{"program", program_name(p)}, {"map", WD_MAP_FLOWS}},
+                 s.programs[p].flows_added);
+    }
+    e.family("warden_map_evicted_entries_total", "counter",
+             "Entries the device and flow maps (LRU) evicted to make room, at least: added, minus present, minus removed.");
+    e.sample("warden_map_evicted_entries_total", {{"map", WD_MAP_DEVICES}}, s.evictions.devices);
+    e.sample("warden_map_evicted_entries_total", {{"map", WD_MAP_FLOWS}}, s.evictions.flows);
 
     e.family("warden_map_entries", "gauge", "Entries in each of warden's kernel maps.");
     for (const auto& m : s.maps)
@@ -195,10 +207,45 @@ std::string render_metrics(const Snapshot& s) {
     e.family("warden_map_capacity", "gauge", "Capacity of each of warden's kernel maps (bytes for the ring buffer).");
     for (const auto& m : s.maps) e.sample("warden_map_capacity", {{"map", m.name}}, m.capacity);
 
+    // Ports as the kernel has them, checked a few times a second (controller/ports).
+    e.family("warden_port_fault", "gauge",
+             "1 while a port's interface is there without the programs warden expects on it (removed and not put "
+             "back, or another program in the way), else 0.");
+    for (const auto& p : s.ports)
+        e.sample("warden_port_fault", {{"interface", p.interface}, {"role", ports::to_string(p.role)}},
+                 uint64_t(p.state == ports::State::fault));
+    e.family("warden_port_waiting", "gauge",
+             "1 while a port the policy names is absent (warden attaches the moment it appears), else 0.");
+    for (const auto& p : s.ports)
+        e.sample("warden_port_waiting",
+                 {{"interface", p.interface}, {"role", ports::to_string(p.role)}, {"optional", p.optional ? "true" : "false"}},
+                 uint64_t(p.state == ports::State::waiting));
+    e.family("warden_port_attaches_total", "counter", "Ports that got warden's programs: at start, or when they appeared.");
+    e.sample("warden_port_attaches_total", {}, s.port_counts.attaches);
+    e.family("warden_port_detaches_total", "counter",
+             "Ports that lost warden's programs: their interface went away, was renamed or left the policy.");
+    e.sample("warden_port_detaches_total", {}, s.port_counts.detaches);
+    e.family("warden_port_reattaches_total", "counter",
+             "Programs put back on a port: its interface was re-created, or someone had removed them.");
+    e.sample("warden_port_reattaches_total", {}, s.port_counts.reattaches);
+    e.family("warden_port_faults_total", "counter",
+             "Times a port was found without warden's programs and they could not be put back.");
+    e.sample("warden_port_faults_total", {}, s.port_counts.faults);
+
     e.family("warden_poll_cpu_seconds", "gauge", "CPU time the controller spent on its last poll of the maps.");
     e.sample("warden_poll_cpu_seconds", {}, s.poll_cpu_seconds);
     e.family("warden_polls_total", "counter", "Polls of the maps since the controller started.");
     e.sample("warden_polls_total", {}, s.polls);
+    e.family("warden_degraded", "gauge",
+             "1 while a step of the poll fails (warden status says which and why); enforcement goes on.");
+    e.sample("warden_degraded", {}, uint64_t(s.health.degraded ? 1 : 0));
+    e.family("warden_poll_step_failures_total", "counter", "Failures of each step of the poll since the start.");
+    for (const auto& [step, n] : s.health.step_failures) e.sample("warden_poll_step_failures_total", {{"step", step}}, n);
+    e.family("warden_inventory_evicted_total", "counter",
+             "Idle devices the inventory forgot to stay within its bound (a MAC flood fills it).");
+    e.sample("warden_inventory_evicted_total", {}, s.health.inventory_evicted);
+    e.family("warden_mac_floods_total", "counter", "MAC floods found: many new source MACs on one port in a minute.");
+    e.sample("warden_mac_floods_total", {}, s.health.mac_floods);
     e.family("warden_last_poll_timestamp_seconds", "gauge", "Unix time of the poll these numbers come from.");
     e.sample("warden_last_poll_timestamp_seconds", {}, s.time_ms / 1000.0);
     e.family("warden_start_time_seconds", "gauge", "Unix time the controller started.");

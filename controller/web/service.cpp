@@ -6,7 +6,6 @@
 #include <cmath>
 #include <set>
 
-#include "daemon/requests.h"
 #include "log/log.h"
 #include "net/interfaces.h"
 #include "quarantine/quarantine.h"
@@ -44,59 +43,32 @@ uint64_t count_keys(int fd) {
 
 }  // namespace
 
-// The API's view of the controller: the latest snapshot, and quarantine changes through a
-// Manager of the HTTP threads' own (one request at a time).
+// The API's view of the controller: the latest snapshot, and the control core.
 class Service::LiveSource final : public Source {
 public:
-    LiveSource(const SnapshotBox& box, int quarantine_fd, const std::filesystem::path& state_dir,
-               const policy::EventsLog& log)
-        : box_(box),
-          state_(state_dir),
-          events_(state_.events_file(), log.max_size, static_cast<int>(log.keep)),
-          manager_(dataplane::QuarantineTable(quarantine_fd), state_, events_) {
-        manager_.on_problem([](const std::string& p) { log::error("state: {}", p); });
-    }
+    LiveSource(const SnapshotBox& box, const Submit& submit) : box_(box), submit_(submit) {}
 
     std::shared_ptr<const Snapshot> snapshot() const override { return box_.get(); }
-    std::vector<quarantine::Status> quarantines() override {
-        std::lock_guard lock(mutex_);
-        return manager_.list();
-    }
-    void quarantine(const store::QuarantineRecord& record) override {
-        std::lock_guard lock(mutex_);
-        manager_.add(record);
-    }
-    bool release(const net::Mac& mac) override {
-        std::lock_guard lock(mutex_);
-        if (!manager_.release(mac, "by the operator, from the status page", "operator")) return false;
-        // The behaviour engine hears of releases through a request, as from the CLI, so the
-        // device may be found again and a repeat escalates.
-        try {
-            daemon::submit_request(state_.path(), "release", {{"mac", mac.str()}});
-        } catch (const std::exception& e) {
-            log::warn("web: the behaviour engine was not told of the release of {}: {}", mac.str(), e.what());
-        }
-        return true;
+    control::Result submit(const nlohmann::json& request) override {
+        return submit_(request, control::Who{control::Origin::page, "admin token"});
     }
 
 private:
     const SnapshotBox& box_;
-    store::StateDir state_;
-    store::EventLog events_;
-    quarantine::Manager manager_;
-    std::mutex mutex_;
+    const Submit& submit_;
 };
 
-Service::Service(const policy::Policy& policy, const std::filesystem::path& state_dir, MapFd map_fd)
+Service::Service(const policy::Policy& policy, const std::filesystem::path& state_dir, MapFd map_fd, Submit submit)
     : policy_(policy),
       state_(state_dir),
       map_fd_(std::move(map_fd)),
+      submit_(std::move(submit)),
       started_ms_(store::now_unix_ms()),
-      today_(state_.path() / "today.json", started_ms_),
+      today_(state_.path_of(store::layout::today), started_ms_),
       threats_(state_.events_file(), static_cast<int>(policy.events_log.keep)) {
     if (!today_.problem().empty()) log::warn("{}", today_.problem());
     if (policy_.status_page.enabled) {
-        auto file = state_.path() / "admin-token";
+        auto file = state_.path_of(store::layout::admin_token);
         auto t = load_or_create_token(file);
         if (!t.problem.empty()) log::warn("status page admin token {}: {}", file.string(), t.problem);
         if (t.created) log::info("status page: created the admin token in {} (mode 0600)", file.string());
@@ -111,7 +83,7 @@ Service::~Service() { stop(); }
 
 void Service::open_listeners() {
     listeners_.clear();
-    source_ = std::make_unique<LiveSource>(box_, map_fd_(MapId::quarantine), state_.path(), policy_.events_log);
+    source_ = std::make_unique<LiveSource>(box_, submit_);
     std::vector<std::string> problems;
     std::vector<net::Interface> interfaces;
     try {
@@ -127,7 +99,6 @@ void Service::open_listeners() {
         settings.page = e.page;
         settings.token = token_;
         settings.hostnames = policy_.status_page.hostnames;
-        settings.defaults = policy_.quarantine;
         try {
             listeners_.push_back(std::make_unique<Listener>(e, std::make_shared<Router>(*source_, settings)));
             log::info("web: serving {}", e.str());
@@ -143,7 +114,7 @@ void Service::reconfigure(const policy::Policy& policy) {
     bool page_was_off = !policy_.status_page.enabled;
     policy_ = policy;
     if (page_was_off && policy_.status_page.enabled && token_.empty()) {
-        auto t = load_or_create_token(state_.path() / "admin-token");
+        auto t = load_or_create_token(state_.path_of(store::layout::admin_token));
         token_ = t.token;
     }
     // Listeners are cheap to reopen; doing it every time also picks up LAN addresses that
@@ -185,6 +156,7 @@ void Service::publish(PollData poll) {
         s->started_ms = started_ms_;
         s->polls = poll.polls;
         s->poll_cpu_seconds = std::round(poll.poll_cpu_ms * 1000) / 1e6;  // to the microsecond
+        s->health = poll.health;
 
         s->mono_ns = quarantine::monotonic_ns();
         std::vector<dataplane::DeviceCounters> counters;
@@ -227,6 +199,9 @@ void Service::publish(PollData poll) {
         dataplane::StatsTable stats(map_fd_(MapId::stats));
         for (uint32_t p = 0; p < WD_PROG_MAX; ++p) s->programs[p] = stats.read(p);
         s->maps = map_fill(poll.counters.size(), poll.flow_entries, s->quarantined.size(), s->time_ms);
+        s->evictions = poll.evictions;
+        s->ports = std::move(poll.ports);
+        s->port_counts = poll.port_counts;
         box_.publish(std::move(s));
     } catch (const std::exception& e) {
         // The page shows the previous poll; enforcement and the next poll go on.

@@ -1,8 +1,8 @@
 // Metrics and the status page inside `warden run`. The poll loop calls publish() once a
 // poll with what it read; that builds an immutable Snapshot (adding program counters, map
 // fill, today's traffic and the threats from the events log) and swaps it in. The HTTP
-// threads read only snapshots, except for quarantine changes, which go through a
-// quarantine::Manager of their own: under the state dir's lock, exactly as the CLI does.
+// threads read only snapshots; changes (quarantine, release) go to the control core through
+// the controller's loop (Submit), exactly as the CLI's do.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +13,8 @@
 #include <mutex>
 #include <vector>
 
+#include "control/result.h"
+#include "dataplane/evictions.h"
 #include "dataplane/maps.h"
 #include "dataplane/tables.h"
 #include "policy/policy.h"
@@ -35,14 +37,20 @@ struct PollData {
     size_t flow_entries = 0;  // from the last full pass over the flow table
     double poll_cpu_ms = 0;
     uint64_t polls = 0;
+    ControllerHealth health;
+    dataplane::EvictionTotals evictions{};  // entries the LRU maps evicted, at least
+    std::vector<ports::PortStatus> ports;  // as the kernel has them (controller/ports)
+    ports::Counts port_counts;
 };
 
 class Service {
 public:
     using MapFd = std::function<int(dataplane::MapId)>;
+    // Hands an operation to the control core (from an HTTP thread; thread-safe).
+    using Submit = std::function<control::Result(const nlohmann::json& request, const control::Who& who)>;
 
     // Reads (or makes) the admin token; throws when the state dir cannot hold it.
-    Service(const policy::Policy& policy, const std::filesystem::path& state_dir, MapFd map_fd);
+    Service(const policy::Policy& policy, const std::filesystem::path& state_dir, MapFd map_fd, Submit submit);
     ~Service();
     Service(const Service&) = delete;
     Service& operator=(const Service&) = delete;
@@ -66,6 +74,7 @@ private:
     policy::Policy policy_;
     store::StateDir state_;
     MapFd map_fd_;
+    Submit submit_;
     std::string token_;
     int64_t started_ms_ = 0;
 

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/evictions.h"
+#include "ports/ports.h"
 #include "view/devices.h"
 #include "warden/abi.h"
 
@@ -46,6 +48,14 @@ struct MapFill {
     uint64_t capacity = 0;            // entries, or bytes for the ring buffer
 };
 
+// How the controller is doing (daemon/health.h), as metrics show it.
+struct ControllerHealth {
+    bool degraded = false;
+    std::map<std::string, uint64_t> step_failures;  // poll step -> failures since start
+    uint64_t inventory_evicted = 0;                 // devices forgotten to keep the inventory bounded
+    uint64_t mac_floods = 0;                        // MAC flood findings
+};
+
 struct Snapshot {
     int64_t time_ms = 0;   // unix ms of the poll
     uint64_t mono_ns = 0;  // CLOCK_MONOTONIC of the poll (the kernel's clock)
@@ -60,6 +70,10 @@ struct Snapshot {
     std::shared_ptr<const ThreatLog> threats;  // shared between snapshots until it changes
     std::array<wd_prog_stats, WD_PROG_MAX> programs{};
     std::vector<MapFill> maps;
+    ControllerHealth health;
+    dataplane::EvictionTotals evictions;  // at least this many entries evicted from the LRU maps
+    std::vector<ports::PortStatus> ports;  // warden's programs on each port, as checked
+    ports::Counts port_counts;
 };
 
 // Where the poll loop leaves the latest snapshot for the HTTP threads.

@@ -25,7 +25,8 @@
 					  * written (lan_ingress then skips the trie) */
 #define WD_MAP_EVLIMIT    "wd_evlimit"    /* wd_evlimit_key -> __u64 last event (ns)        */
 #define WD_MAP_EVENTS     "wd_events"     /* ring buffer of wd_event / wd_event_packet       */
-#define WD_MAP_STATS      "wd_stats"      /* __u32 wd_prog_id -> per-CPU wd_prog_stats       */
+#define WD_MAP_STATS      "wd_stats"      /* __u32 slot -> per-CPU wd_prog_stats: one slot
+					  * per program, then WD_STATS_USERSPACE      */
 
 /* Default map sizes for a home; the loader overrides them from the policy. */
 #define WD_DEFAULT_DEVICES    1024
@@ -41,6 +42,11 @@ enum wd_prog_id {
 	WD_PROG_WAN_INGRESS = 2, /* XDP, WAN port: frames from the internet           */
 	WD_PROG_MAX = 3,
 };
+
+/* wd_stats' last slot, written by userspace only: the entries it removed from wd_devices and
+ * wd_flows (devices_removed, flows_removed), so that they are not taken for evictions. */
+#define WD_STATS_USERSPACE WD_PROG_MAX
+#define WD_STATS_SLOTS (WD_PROG_MAX + 1)
 
 /* ---- enums shared by both sides ---- */
 enum wd_quarantine_level {
@@ -79,7 +85,8 @@ enum wd_event_kind {
 	WD_EV_QUARANTINE_DROP = 2, /* a quarantined device's frame was dropped (rate-limited)  */
 	WD_EV_BLOCKLIST_HIT = 3,   /* a frame to/from a blocklisted address (rate-limited)     */
 	WD_EV_PACKET_COPY = 4,     /* first bytes of a DHCP/DHCPv6/DNS frame: wd_event_packet  */
-	WD_EV_NEW_FLOW = 5,        /* a device opened a flow: wd_event_flow; at most
+	WD_EV_NEW_FLOW = 5,        /* a device opened a flow (wd_device_opened_flow):
+				    * wd_event_flow; at most
 				    * WD_FLOW_EVENTS_PER_S a device a second (per CPU), the rest
 				    * only counted in wd_device_stats.flows_new */
 };
@@ -144,7 +151,8 @@ struct wd_device_stats {
 	__u8 pad[4];
 	__u8 last_ip6[16];
 	/* For the behaviour engine: exact per-device counts of what its features are made of. */
-	__u64 flows_new;   /* flows the device opened (lan_ingress created the entry) */
+	__u64 flows_new;   /* flows the device opened: lan_ingress created the entry, and
+			    * wd_device_opened_flow says the frame opened it */
 	__u64 dns_queries; /* DNS queries sent (UDP to port 53, TCP SYNs to port 53) */
 	__u64 tcp_synack;  /* TCP SYN+ACK received (lan_egress): attempts that were answered */
 	/* This CPU's budget of WD_EV_NEW_FLOW events (cfg_flow_events_per_s a second). */
@@ -269,6 +277,72 @@ struct wd_event_flow {
 
 #define WD_FLOW_EVENTS_PER_S 256 /* default; a load-time setting */
 
+/* TCP flag bits, as in wd_flow_stats.tcp_flags and wd_event_flow.tcp_flags. */
+#define WD_TCP_FIN 0x01
+#define WD_TCP_SYN 0x02
+#define WD_TCP_RST 0x04
+#define WD_TCP_ACK 0x10
+
+/*
+ * Which side opened a flow, judged from the first frame of it warden saw, when the device
+ * sent that frame (a flow whose first frame went to the device was opened by the peer).
+ * Only a flow the device opened counts as one (wd_device_stats.flows_new, WD_EV_NEW_FLOW);
+ * a frame that answers is never the device's connection attempt, so a server answering
+ * many clients whose own first frames warden did not see (right after it starts, or on a
+ * path it does not watch) is not taken for a port scan. docs/DETECTION.md states the rule;
+ * the kernel programs apply it, and the tests and the replay model use this same code.
+ *
+ * A port's rank says what kind of port it looks like: 0 a well-known service port
+ * (below 1024), 1 a registered one, 2 one from the range systems pick client ports from
+ * (from 32768: Linux's default start; the IANA range, from 49152, lies inside it).
+ */
+static inline int wd_port_rank(__u16 port)
+{
+	return port < 1024 ? 0 : port < 32768 ? 1 : 2;
+}
+
+/* ICMP messages that answer another's packet: echo and other replies, and errors. */
+static inline int wd_icmp_answers(__u8 proto, __u8 type)
+{
+	if (proto == 58) /* ICMPv6: errors are types 0..127, echo reply 129 */
+		return type < 128 || type == 129;
+	/* ICMP: echo reply 0, unreachable 3, source quench 4, redirect 5, time exceeded 11,
+	 * parameter problem 12, timestamp, information and address-mask replies 14, 16, 18 */
+	return type == 0 || (type >= 3 && type <= 5) || type == 11 || type == 12 || type == 14 ||
+	       type == 16 || type == 18;
+}
+
+/*
+ * proto: IPPROTO_*; has_header: the transport header was read (ports, TCP flags, ICMP type
+ * are valid); ports in host byte order.
+ *   TCP: a SYN without ACK opens; a SYN+ACK or a RST never does. Any other segment is a
+ *        connection already under way: the device's own when its port ranks above the
+ *        peer's (a client port talking to a service port), the peer's when it ranks below
+ *        (a server answering), unknown, and so not counted, when they rank the same.
+ *   UDP: the device opened it unless its port ranks below the peer's (a server answering).
+ *   ICMP, ICMPv6: opened unless the message answers (replies, errors).
+ *   Anything else, and frames without a readable transport header (later fragments):
+ *        opened, except TCP, whose flags are unseen.
+ */
+static inline int wd_device_opened_flow(__u8 proto, int has_header, __u8 tcp_flags, __u8 icmp_type,
+					__u16 device_port, __u16 peer_port)
+{
+	if (proto == 6) { /* TCP */
+		if (!has_header || (tcp_flags & WD_TCP_RST))
+			return 0;
+		if (tcp_flags & WD_TCP_SYN)
+			return !(tcp_flags & WD_TCP_ACK);
+		return wd_port_rank(device_port) > wd_port_rank(peer_port);
+	}
+	if (!has_header)
+		return 1;
+	if (proto == 17) /* UDP */
+		return wd_port_rank(device_port) >= wd_port_rank(peer_port);
+	if (proto == 1 || proto == 58) /* ICMP, ICMPv6 */
+		return !wd_icmp_answers(proto, icmp_type);
+	return 1;
+}
+
 struct wd_event_packet {
 	struct wd_event hdr;
 	__u8 data[WD_EVENT_COPY_MAX]; /* the frame from its Ethernet header on */
@@ -282,7 +356,17 @@ struct wd_prog_stats {
 	__u64 dropped[WD_DROP_MAX];
 	__u64 proto_packets[WD_PROTO_MAX];
 	__u64 events_lost;                 /* ring buffer full */
-	__u64 map_full;                    /* device/flow insert failed */
+	__u64 map_full;                    /* device/flow insert failed (an LRU map evicts
+					    * instead: see devices_added, flows_added) */
+	/*
+	 * Entries this program added to the LRU maps. The kernel counts no evictions; what was
+	 * added and is neither in the map nor removed by userspace (WD_STATS_USERSPACE) was
+	 * evicted, and the controller derives that (controller/dataplane/evictions.h).
+	 */
+	__u64 devices_added;
+	__u64 flows_added;
+	__u64 devices_removed; /* WD_STATS_USERSPACE only */
+	__u64 flows_removed;   /* WD_STATS_USERSPACE only */
 };
 
 #endif /* WARDEN_ABI_H */

@@ -193,6 +193,18 @@ net::Mac dut_mac(const LiveSetup& setup) {
     return link_mac(setup.dut_dev);
 }
 
+std::string why_no_live_frames(const LiveSetup& s) {
+    Bytes frame = Packet().eth(s.device, dut_mac(s)).ipv4(s.gen_ip, s.dut_ip).udp(40000, 9).frame_size(64).build();
+    InNetns in(Netns::named(s.gen_netns));
+    ProgramFd generator = load_xdp_redirect(ifindex_of(s.gen_dev));
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_size_in = static_cast<__u32>(frame.size()),
+                .repeat = 1, .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
+    if (bpf_prog_test_run_opts(generator.fd(), &opts) == 0) return "";
+    int err = errno;
+    return std::string("the kernel refused BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES, which the "
+                       "generator needs to send frames (errno ") + std::to_string(err) + ", " + std::strerror(err) + ")";
+}
+
 std::string run_live_bench(testing::Harness& warden, testing::Harness& no_blocklist,
                            const LiveSetup& s) {
     Bench bench(s);

@@ -29,6 +29,12 @@ struct LiveSetup {
 // The DUT veth's MAC: the gateway MAC lan_ingress must know for (g)'s frames to count "up".
 net::Mac dut_mac(const LiveSetup& setup);
 
+// Why part 2 cannot run on this kernel, or "" when it can: the generator sends one frame the
+// way it will in the measurements, and a kernel that refuses BPF_F_TEST_XDP_LIVE_FRAMES
+// (too old, or forbidden here: EPERM on some VMs) says so with an error. Throws only when
+// the setup itself is broken (no such namespace or interface).
+std::string why_no_live_frames(const LiveSetup& setup);
+
 // Runs the cases and returns the Markdown report; `no_blocklist` (like `warden` but with an
 // empty blocklist) runs a context row. Throws when the counters show frames went where the
 // case says they do not (e.g. a dropped case's frames reached the IP stack).

@@ -2,7 +2,8 @@
 // router user has today. Driven by scripts/bench-dataplane.sh, which makes the namespaces,
 // loads xdp-filter and passes their names here; prints Markdown to stdout.
 //   part 1: ns/frame under BPF_PROG_TEST_RUN (always)
-//   part 2: frames/s through a veth pair (when --gen-netns/--dut-netns are given)
+//   part 2: frames/s through a veth pair (when --gen-netns/--dut-netns are given, and the
+//           kernel allows BPF_F_TEST_XDP_LIVE_FRAMES: else it says why, exit code 3)
 #include <sched.h>
 #include <unistd.h>
 
@@ -37,7 +38,9 @@ const char* kUsage = R"(usage: bench_dataplane --device-mac MAC --isolated-mac M
   --live-frames N         part 2: frames per measurement (default 1000000)
   --live-runs N           part 2: measurements per case (default 5, at least 5)
   --live-time-limit S     part 2: seconds before a measurement is cut short (default 5)
-Needs root. Exit code 77 when BPF is unavailable here.
+Needs root. Exit code 77 when BPF is unavailable here; 3 when part 2 cannot run on this
+kernel (it refuses BPF_F_TEST_XDP_LIVE_FRAMES): part 1 is measured and printed, and part 2's
+heading is followed by a line that says it was not measured, and why.
 )";
 
 struct Args {
@@ -143,6 +146,11 @@ int main(int argc, char** argv) {
             h->quarantine().put(part1.isolated, WD_LEVEL_ISOLATE, WD_ORIGIN_OPERATOR,
                                 testing::monotonic_ns(), 0);
         }
+        // Asked before part 1, so the reason comes at once, not after a minute of part 1.
+        std::string no_part2 = live ? bench::why_no_live_frames(part2) : "";
+        if (!no_part2.empty())
+            std::fprintf(stderr, "bench_dataplane: part 2 cannot run here (%s); part 1 runs\n", no_part2.c_str());
+
         bench::BlocklistShape shape;
         shape.v4_prefixes = args.number("blocklist-v4", 10000, 0);
         shape.v6_prefixes = args.number("blocklist-v6", 1000, 0);
@@ -160,6 +168,11 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
         if (live) {
             std::printf("\n#### frames per second through a veth pair\n\n");
+            if (!no_part2.empty()) {
+                std::printf("**Not measured in this run**: %s.\n", no_part2.c_str());
+                std::fprintf(stderr, "bench_dataplane: PART 2 NOT MEASURED: %s\n", no_part2.c_str());
+                return 3;
+            }
             std::printf("%s", bench::run_live_bench(warden, no_blocklist, part2).c_str());
         } else {
             std::printf("(part 2 not run: no --gen-netns/--dut-netns given)\n");

@@ -41,6 +41,13 @@ if ((status != 0)) || grep -qE 'runtime error:|ERROR: (Address|Leak|Undefined)Sa
   echo "FAIL: $(basename "$fuzzer") (exit $status)"
   exit 1
 fi
-grep -E '^stat::number_executed_runs|^stat::peak_rss_mb' "$work/log" || true
+grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' "$work/log" || true
+# A run that executed nothing tested nothing, whatever its exit code.
+runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log" | tail -n 1)
+if ! [[ ${runs:-0} =~ ^[0-9]+$ ]] || ((${runs:-0} == 0)); then
+  tail -n 20 "$work/log"
+  echo "FAIL: $(basename "$fuzzer") executed no input (stat::number_of_executed_units is not above 0)"
+  exit 1
+fi
 echo "corpus: $(ls "$seeds" | wc -l) seeds -> $(ls "$work/corpus" | wc -l) inputs"
 echo "PASS: $(basename "$fuzzer") ran ${seconds}s without a finding"

@@ -19,6 +19,11 @@ Brings up its own testbed (prefix "wdi" unless WD_TEST_TESTBED_PREFIX says other
               file does not stop start-up, nor lose its valid lines when damaged while
               running; usage errors exit 2
   events      events and every --json listing; block load is all-or-nothing and enforced
+  guards      blocks of the gateway's addresses or the LAN, and quarantines of the gateway's
+              MAC or 00:00:00:00:00:00, are refused; detach from another state dir is refused
+              while the controller runs
+  full_disk   a full state dir: status says degraded and why, the poll goes on, an operator's
+              quarantine that cannot be recorded is refused whole; freeing space heals it
 
 Prints "PASS name (seconds)" or "FAIL name: why" per scenario and a summary. Exit 0 when all
 pass, 1 when any fails, 77 (SKIP) when the machine cannot run it (not root, a tool missing).
@@ -621,6 +626,92 @@ def scenario_events(t):
     return f"{len(flows)} flows; {blocked} blocked and unblocked"
 
 
+def scenario_guards(t):
+    """Changes that would cut the LAN off the gateway are refused (issue: hardening 5, 6), and
+    `warden detach` with another state dir cannot pull the pins from a running controller (1)."""
+    d1 = t.dev[0]
+    gw_mac = t.tb.env.get("WD_GW_BRIDGE_MAC", "02:00:00:00:00:01")
+    for prefix in ("0.0.0.0/0", "::/0", t.gw4, "198.18.0.0/24", "198.18.0.0/16", "fd00:1::/64"):
+        result = t.w.cli("block", "add", prefix)
+        check(result.returncode == 1 and "--force" in result.stderr,
+              f"`block add {prefix}` exited {result.returncode} without naming --force: {result.stderr.strip()}")
+    listed = [b["prefix"] for b in t.w.cli_json("block", "list")]
+    check(not listed, f"refused prefixes reached the blocklist: {listed}")
+    check(t.tb.pings(d1.ns, t.gw4), "dev1 cannot ping the gateway after the refused blocks")
+    wide = t.w.cli("block", "add", "100.0.0.0/6")
+    check(wide.returncode == 0 and "very wide" in wide.stderr, f"a /6 was not blocked with a warning: {wide.stderr}")
+    t.w.cli_ok("block", "del", "100.0.0.0/6")
+
+    zero = t.w.cli("quarantine", "add", "00:00:00:00:00:00")
+    check(zero.returncode == 2, f"`quarantine add 00:00:00:00:00:00` exited {zero.returncode}: {zero.stderr.strip()}")
+    own = t.w.cli("quarantine", "add", gw_mac)
+    check(own.returncode == 1 and "gateway's own MAC" in own.stderr,
+          f"`quarantine add` of the gateway's MAC exited {own.returncode}: {own.stderr.strip()}")
+    check(not t.w.cli_json("quarantine", "list"), "a refused quarantine is listed")
+
+    # detach from another state dir while the controller runs: refused, nothing removed
+    t.w.cli_ok("quarantine", "add", d1.mac, "--for", "10m")
+    other = os.path.join(t.workdir, "other-state")
+    os.makedirs(other, exist_ok=True)
+    result = t.w.cli("--pin-dir", t.w.pin_dir, "--state-dir", other, "detach", config=False)
+    check(result.returncode == 1 and f"pid {t.w.pid}" in result.stderr,
+          f"detach with another state dir exited {result.returncode}: {result.stderr.strip()}")
+    check(os.path.exists(os.path.join(t.w.pin_dir, "wd_quarantine")), "the refused detach removed the pins")
+    check(t.cut_off(d1), "after the refused detach, the isolated dev1 is not cut off")
+    t.w.cli_ok("quarantine", "del", d1.mac)
+    return "0.0.0.0/0, ::/0, the gateway and the LAN refused; gateway MAC refused; detach refused"
+
+
+def scenario_full_disk(t):
+    """A full state dir: each step of the poll fails on its own, status says degraded and why,
+    an operator's quarantine is refused whole (hardening 3, 4); freeing space heals it."""
+    d1 = t.dev[0]
+    check(t.w.stop() == 0, "warden run did not exit 0 on SIGTERM")
+    small = os.path.join(t.workdir, "small-state")
+    os.makedirs(small, exist_ok=True)
+    mounted = run(["mount", "-t", "tmpfs", "-o", "size=4m", "warden-test-state", small])
+    check(mounted.returncode == 0, f"cannot mount a small tmpfs: {mounted.stderr.strip()}")
+    saved_state = t.w.state_dir
+    try:
+        t.w.state_dir = small
+        t.w.write_policy()
+        t.w.start()
+        t.devices_talk()
+        filler = os.path.join(small, "filler")
+        run(["dd", "if=/dev/zero", f"of={filler}", "bs=64k"])  # until the disk is full
+        def degraded():
+            status = json.loads(t.w.cli_ok("status", "--json"))
+            return status.get("health", {}).get("state") == "degraded" and status
+        status = wait_for(degraded, 5, interval=0.5)
+        check(status, "warden status does not say degraded with its state dir full")
+        problems = status["health"]["problems"]
+        check(any("No space left" in p.get("error", "") for p in problems), f"degraded, but not why: {problems}")
+        text = t.w.cli_ok("status")
+        check("DEGRADED" in text, f"warden status (text) does not say DEGRADED:\n{text}")
+        # the poll goes on: counters still move
+        before = t.w.counters(d1.mac)[0]
+        check(t.tb.pings(d1.ns, t.gw4, count=3), "dev1 cannot ping the gateway with the state dir full")
+        check(wait_for(lambda: t.w.counters(d1.mac)[0] > before, 3, interval=0.3),
+              "dev1's counters stopped moving with the state dir full")
+        # an operator's change that cannot be recorded is not made
+        result = t.w.cli("quarantine", "add", d1.mac)
+        check(result.returncode == 1 and "nothing changed" in result.stderr,
+              f"quarantine add with a full disk exited {result.returncode}: {result.stderr.strip()}")
+        check(t.tb.pings(d1.ns, t.gw4), "a refused quarantine cut dev1 off")
+        check(not t.w.cli_json("quarantine", "list"), "a quarantine that could not be recorded is listed")
+        os.remove(filler)
+        healed = wait_for(lambda: json.loads(t.w.cli_ok("status", "--json")).get("health", {}).get("state") == "ok",
+                          5, interval=0.5)
+        check(healed, "warden status still says degraded after space was freed")
+        steps = sorted({p["step"] for p in problems})
+    finally:
+        t.w.stop()
+        t.w.state_dir = saved_state
+        t.w.write_policy()
+        run(["umount", small])
+    return f"degraded in {', '.join(steps)} with the disk full; quarantine refused whole; healed when freed"
+
+
 SCENARIOS = [
     ("counts", scenario_counts),
     ("isolate", scenario_isolate),
@@ -629,6 +720,8 @@ SCENARIOS = [
     ("reboot", scenario_reboot),
     ("bad_input", scenario_bad_input),
     ("events", scenario_events),
+    ("guards", scenario_guards),
+    ("full_disk", scenario_full_disk),
 ]
 
 

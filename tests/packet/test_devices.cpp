@@ -7,10 +7,10 @@
 #include <linux/pkt_cls.h>
 
 #include <chrono>
-#include <cstdio>
 #include <thread>
 
 #include "support/harness.h"
+#include "support/skip.h"
 
 using namespace warden;
 using namespace warden::testing;
@@ -23,12 +23,11 @@ const TestLan& L = lan();
 // Longer than any coarse-clock tick (HZ >= 100), so two frames get different stamps.
 void next_tick() { std::this_thread::sleep_for(std::chrono::milliseconds(25)); }
 
-// Two CPUs the test may pin itself to, or a loud note why the case cannot run.
+// Two CPUs the test may pin itself to; false (the case cannot run, support/skip.h) without them.
 bool two_cpus(int& a, int& b) {
     auto cpus = usable_cpus();
     if (cpus.size() < 2) {
-        std::fprintf(stderr, "SKIP: this case needs two CPUs; only %zu usable here\n", cpus.size());
-        MESSAGE("SKIPPED: needs two CPUs, only " << cpus.size() << " usable");
+        cannot_run("this case needs two CPUs; only " + std::to_string(cpus.size()) + " usable here");
         return false;
     }
     a = cpus[0];

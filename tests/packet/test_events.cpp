@@ -56,7 +56,7 @@ TEST_CASE("events: NEW_DEVICE once per new MAC, with the device and a timestamp"
     CHECK(events[0].packet.empty());
     CHECK(h.devices().read_all().size() == 2);
     // A device forgotten by the controller (deleted) is new again when it comes back.
-    CHECK(h.devices().remove(L.device));
+    CHECK(h.devices().remove(L.device, h.stats()));
     CHECK(h.run(Program::lan_ingress, from(L.device)) == XDP_PASS);
     auto again = h.take_events();
     REQUIRE(again.size() == 1);

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "dataplane/evictions.h"
 #include "support/harness.h"
 
 using namespace warden;
@@ -150,6 +151,14 @@ TEST_CASE("programs: seen = passed + dropped in every slot, bytes are what was s
 
 namespace {
 
+// The i-th of many MACs counted up from `first`, whose last byte is 00.
+net::Mac nth_mac(const char* first, int i) {
+    net::Mac m = mac(first);
+    m.bytes[4] = uint8_t(m.bytes[4] + i / 256);
+    m.bytes[5] = uint8_t(i % 256);
+    return m;
+}
+
 uint32_t max_entries(int map_fd) {
     bpf_map_info info{};
     uint32_t len = sizeof info;
@@ -192,12 +201,7 @@ TEST_CASE("programs: a tiny device table is LRU too, holds what was asked; every
     Harness h(tiny);
     h.set_gateway();
     const uint32_t capacity = max_entries(h.dataplane().map_fd(dataplane::MapId::devices));
-    auto device = [](int i) {
-        net::Mac m = mac("02:00:00:00:10:00");
-        m.bytes[4] = 0x10 + i / 256;
-        m.bytes[5] = i % 256;
-        return m;
-    };
+    auto device = [](int i) { return nth_mac("02:00:00:00:10:00", i); };
     auto frame = [&](int i) { return Packet().eth(device(i), L.gateway).ipv4(L.device4, L.peer4).udp(1, 2).build(); };
     for (int i = 0; i < 8; ++i) REQUIRE(h.run(Program::lan_ingress, frame(i)) == XDP_PASS);
     CHECK(h.devices().read_all().size() == 8);
@@ -212,16 +216,62 @@ TEST_CASE("programs: a tiny device table is LRU too, holds what was asked; every
     CHECK(events_of_kind(h.take_events(), WD_EV_NEW_DEVICE).size() == size_t(macs));
 }
 
+TEST_CASE("programs: evictions from the full LRU maps are counted, removals by userspace are not") {
+    dataplane::LoadOptions tiny;
+    tiny.sizes.flows = 16;
+    tiny.sizes.devices = 8;
+    Harness h(tiny);
+    h.set_gateway();
+    const uint32_t devices_capacity = max_entries(h.dataplane().map_fd(dataplane::MapId::devices));
+    auto device = [](int i) { return nth_mac("02:00:00:00:30:00", i); };
+    dataplane::Evictions evictions(h.stats());
+    auto walk = [&] {
+        evictions.walk_started(dataplane::MapId::devices);
+        uint64_t devices = h.devices().read_all().size();
+        evictions.walk_ended(dataplane::MapId::devices, devices);
+        evictions.walk_started(dataplane::MapId::flows);
+        uint64_t flows = h.flows().read_all().size();
+        evictions.walk_ended(dataplane::MapId::flows, flows);
+        return std::pair{devices, flows};
+    };
+
+    // Below capacity nothing is evicted, and a removal is not taken for an eviction.
+    for (int i = 0; i < 4; ++i)
+        REQUIRE(h.run(Program::lan_ingress, Packet().eth(device(i), L.gateway).ipv4(L.device4, L.peer4).udp(1000 + i, 53).build()) ==
+                XDP_PASS);
+    CHECK(h.devices().remove(device(0), h.stats()));
+    CHECK(walk() == std::pair<uint64_t, uint64_t>{3, 4});
+    CHECK(evictions.totals().devices == 0);
+    CHECK(evictions.totals().flows == 0);
+
+    // 200 flows into 16 slots from one device, and a device per frame past the device map's
+    // capacity: the programs counted every entry they added, the maps hold what fits, the
+    // rest was evicted.
+    for (int i = 0; i < 200; ++i)
+        REQUIRE(h.run(Program::lan_ingress, Packet().eth(L.device, L.gateway).ipv4(L.device4, L.peer4).udp(10000 + i, 443).build()) ==
+                XDP_PASS);
+    const int macs = int(devices_capacity) + 100;
+    for (int i = 4; i < macs; ++i)
+        REQUIRE(h.run(Program::lan_ingress, Packet().eth(device(i), L.gateway).arp(1, L.device4, L.gateway4).build()) == XDP_PASS);
+    auto st = h.prog_stats(Program::lan_ingress);
+    CHECK(st.flows_added == 4 + 200);
+    CHECK(st.devices_added == uint64_t(macs) + 1);  // L.device too
+    CHECK(st.map_full == 0);  // an LRU insert never fails: this counter cannot show the pressure
+    auto [devices, flows] = walk();
+    CHECK(flows <= 16);
+    CHECK(devices <= devices_capacity);
+    CHECK(evictions.totals().flows == 4 + 200 - flows);
+    CHECK(evictions.totals().devices == uint64_t(macs) + 1 - 1 - devices);  // one removed
+    CHECK(evictions.totals().flows >= 188);
+    CHECK(evictions.totals().devices >= 100);
+}
+
 TEST_CASE("programs: a full quarantine map refuses one more entry with a clear error, and keeps enforcing") {
     dataplane::LoadOptions tiny;
     tiny.sizes.quarantine = 4;
     Harness h(tiny);
     h.set_gateway();
-    auto nth = [](int i) {
-        net::Mac m = mac("02:00:00:00:20:00");
-        m.bytes[5] = i;
-        return m;
-    };
+    auto nth = [](int i) { return nth_mac("02:00:00:00:20:00", i); };
     for (int i = 0; i < 4; ++i) h.quarantine_device(nth(i), WD_LEVEL_ISOLATE);
     std::string message;
     try {
@@ -296,6 +346,7 @@ TEST_CASE("programs: each verifies with room to spare under the verifier's 1M-in
         uint32_t len = sizeof info;
         REQUIRE(bpf_obj_get_info_by_fd(h.dataplane().program_fd(p), &info, &len) == 0);
         CAPTURE(info.name);
+        MESSAGE(info.name << ": " << info.verified_insns << " instructions verified");
         CHECK(info.verified_insns > 0);
         CHECK(info.verified_insns < 200'000);
     }

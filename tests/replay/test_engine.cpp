@@ -199,7 +199,7 @@ TEST_CASE("the most severe finding of a tick quarantines; the rest say it alread
     CHECK(found[1].action == Action::alert);
     CHECK(found[1].note == "already quarantined by an earlier finding");
     auto json = found[0].to_json();
-    CHECK(json["event"] == "finding");
+    CHECK(json["kind"] == "finding");
     CHECK(json["detector"] == "propagation");
     CHECK(json["action"] == "isolate");
     CHECK(json["duration_ms"] == 3'600'000);

@@ -15,6 +15,7 @@
 #include "identity_messages.h"
 #include "support/deadline.h"
 #include "support/temp_dir.h"
+#include "support/skip.h"
 
 using namespace warden;
 using namespace warden::identity;
@@ -955,10 +956,11 @@ TEST_CASE("oui: a registry file that is a FIFO is refused at once, naming it") {
                          std::runtime_error);
 }
 
-// Skipped (and counted as such by doctest) on a machine without Debian's ieee-data.
+// Cannot run (support/skip.h) on a machine without Debian's ieee-data.
 const std::string kIeeeData = "/usr/share/ieee-data";
-TEST_CASE("oui: Debian's ieee-data registry: real vendors, load time and size" *
-          doctest::skip(!std::filesystem::exists(kIeeeData + "/oui.csv"))) {
+TEST_CASE("oui: Debian's ieee-data registry: real vendors, load time and size") {
+    if (!std::filesystem::exists(kIeeeData + "/oui.csv"))
+        return warden::testing::cannot_run("no " + kIeeeData + "/oui.csv (Debian package ieee-data)");
     const std::string& dir = kIeeeData;
     auto start = std::chrono::steady_clock::now();
     auto r = OuiRegistry::load(dir);

@@ -87,3 +87,29 @@ TEST_CASE("a device whose counters went backwards starts over instead of a huge 
     REQUIRE(out.size() == 1);
     CHECK(out[0].second.bytes_up == 1'000);
 }
+
+TEST_CASE("only TCP and UDP contacts have a port: an ICMP echo identifier is no port tried") {
+    daemon::Sampler s;
+    s.tick({counters(kCamera, 0, 0, 0)}, {}, 1'000);
+    for (uint16_t id = 1; id <= 3; ++id) {
+        wd_event_flow e = flow_event(kCamera, "198.19.0.1", id);
+        e.proto = IPPROTO_ICMP;
+        e.tcp_flags = 0;
+        e.sport = e.dport;  // the data plane keys an echo by its identifier on both sides
+        s.on_new_flow(e, 1'500);
+    }
+    wd_event_flow udp = flow_event(kCamera, "198.19.0.1", 53);
+    udp.proto = IPPROTO_UDP;
+    udp.tcp_flags = 0;
+    s.on_new_flow(udp, 1'600);
+    auto out = s.tick({counters(kCamera, 0, 0, 4)}, {}, 2'000);
+    REQUIRE(out.size() == 1);
+    const auto& contacts = out[0].second.contacts;
+    REQUIRE(contacts.size() == 4);
+    for (int i = 0; i < 3; ++i) {
+        CHECK(contacts[i].port == 0);
+        CHECK_FALSE(contacts[i].syn);
+    }
+    CHECK(contacts[3].port == 53);
+    CHECK_FALSE(contacts[3].syn);
+}

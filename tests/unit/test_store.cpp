@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -252,4 +253,16 @@ TEST_CASE("text read back from state files is made printable: no control byte re
     REQUIRE(read.size() == 1);
     CHECK(read[0]["evidence"] == "\\x07bell");
     CHECK(read[0]["list"][0] == "\\x1b");
+}
+
+TEST_CASE("temporary files of killed writers are removed; a live writer's are not") {
+    TempDir d;
+    write(d.path / "quarantine.jsonl.tmp.999999999", "half");  // no such pid
+    write(d.path / ("inventory.jsonl.tmp." + std::to_string(getpid())), "mine, being written");
+    write(d.path / "notes.tmp.txt", "not ours");
+    auto removed = store::remove_stale_temp_files(d.path);
+    REQUIRE(removed.size() == 1);
+    CHECK(removed[0].filename() == "quarantine.jsonl.tmp.999999999");
+    CHECK(fs::exists(d.path / ("inventory.jsonl.tmp." + std::to_string(getpid()))));
+    CHECK(fs::exists(d.path / "notes.tmp.txt"));
 }

@@ -18,6 +18,7 @@
 #include "web/threats.h"
 #include "web/today.h"
 #include "web/token.h"
+#include "support/control_rig.h"
 #include "support/temp_dir.h"
 
 using namespace warden;
@@ -93,24 +94,36 @@ std::shared_ptr<web::Snapshot> sample_snapshot() {
     s->programs[WD_PROG_LAN_INGRESS].seen = 1000;
     s->programs[WD_PROG_LAN_INGRESS].passed = 990;
     s->programs[WD_PROG_LAN_INGRESS].dropped[WD_DROP_ISOLATED] = 10;
+    s->programs[WD_PROG_LAN_INGRESS].flows_added = 5'000;
+    s->programs[WD_PROG_LAN_EGRESS].flows_added = 40;
     s->maps = {{"wd_devices", 2, 1024}, {"wd_events", std::nullopt, 262144}};
+    s->evictions = {3, 1'234};
     return s;
 }
 
-// The API's source, with the calls it got written down.
+// The API's source: a sample snapshot, and a real control core over maps in memory, with the
+// requests the page made written down.
 class FakeSource : public web::Source {
 public:
+    explicit FakeSource(policy::QuarantineDefaults defaults = {}) : rig(defaults) {}
     std::shared_ptr<const web::Snapshot> snap = sample_snapshot();
-    std::vector<quarantine::Status> list;
-    std::vector<store::QuarantineRecord> added;
-    std::vector<net::Mac> released;
+    test::ControlRig rig;
+    std::vector<json> requests;
 
     std::shared_ptr<const web::Snapshot> snapshot() const override { return snap; }
-    std::vector<quarantine::Status> quarantines() override { return list; }
-    void quarantine(const store::QuarantineRecord& r) override { added.push_back(r); }
-    bool release(const net::Mac& mac) override {
-        released.push_back(mac);
-        return mac == kCamera;
+    control::Result submit(const json& request) override {
+        requests.push_back(request);
+        return rig.core.execute(request, control::Who{control::Origin::page, "admin token"});
+    }
+    // What the page changed: requests other than listings.
+    size_t changes() const {
+        size_t n = 0;
+        for (const auto& r : requests) n += r.value("op", "") != "list_quarantines";
+        return n;
+    }
+    std::vector<store::QuarantineRecord> recorded() { return rig.state.load_quarantines().records; }
+    void quarantine(const net::Mac& mac) {
+        REQUIRE(rig.core.quarantine({mac.str(), std::nullopt, std::nullopt, "test"}, {control::Origin::cli, ""}).ok());
     }
 };
 
@@ -231,6 +244,10 @@ TEST_CASE("the metrics text: one HELP and TYPE per family, its samples together,
     has(R"(warden_program_dropped_frames_total{program="lan_ingress",reason="isolated"} 10)");
     has(R"(warden_map_entries{map="wd_devices"} 2)");
     has(R"(warden_map_capacity{map="wd_events"} 262144)");
+    has(R"(warden_program_map_added_entries_total{program="lan_ingress",map="wd_flows"} 5000)");
+    has(R"(warden_program_map_added_entries_total{program="lan_egress",map="wd_flows"} 40)");
+    has(R"(warden_map_evicted_entries_total{map="wd_devices"} 3)");
+    has(R"(warden_map_evicted_entries_total{map="wd_flows"} 1234)");
     has("warden_poll_cpu_seconds 0.0012");
     has("warden_devices 2");
 }
@@ -266,18 +283,12 @@ TEST_CASE("GET /api/devices is exactly what `warden devices --json` prints for t
 
 TEST_CASE("GET /api/quarantine is `warden quarantine list --json`; /api/findings the logged findings") {
     FakeSource src;
-    quarantine::Status st;
-    st.record.mac = kCamera;
-    st.record.reason = "port scan";
-    st.record.since_ms = 1'796'000'000'000;
-    st.enforced = true;
-    st.kernel = dataplane::QuarantineEntry{};
-    st.kernel->dropped_from_device = {7, 700};
-    src.list = {st};
+    src.quarantine(kCamera);
+    src.rig.kernel.quarantined[kCamera].dropped_from_device = {7, 700};
     web::Router router(src, page_settings());
     auto q = router.handle(get("/api/quarantine"));
     CHECK(q.status == 200);
-    CHECK(json::parse(q.body) == view::quarantine_json(src.list));
+    CHECK(json::parse(q.body) == src.rig.core.list_quarantines().detail["quarantines"]);
     CHECK(json::parse(q.body)[0]["dropped"]["from_device"]["packets"] == 7);
     auto f = router.handle(get("/api/findings"));
     CHECK(json::parse(f.body) == json(src.snap->threats->findings));
@@ -305,30 +316,38 @@ TEST_CASE("before the first poll the API says so (503) instead of showing nothin
 
 // ---- changes: token, cross-site, content type ----
 
-TEST_CASE("a quarantine from the page reaches the source with the policy's defaults and the request's terms") {
-    FakeSource src;
-    auto settings = page_settings();
-    settings.defaults.level = policy::QuarantineLevel::restricted;
-    settings.defaults.duration = std::chrono::milliseconds(3'600'000);
-    web::Router router(src, settings);
+TEST_CASE("a quarantine from the page goes through the control core, with the policy's defaults and its terms") {
+    policy::QuarantineDefaults defaults;
+    defaults.level = policy::QuarantineLevel::restricted;
+    defaults.duration = std::chrono::milliseconds(3'600'000);
+    FakeSource src(defaults);
+    web::Router router(src, page_settings());
 
     auto r = router.handle(change("POST", "/api/quarantine", R"({"mac":"02:00:00:00:01:02"})"));
     CHECK(r.status == 200);
-    REQUIRE(src.added.size() == 1);
-    CHECK(src.added[0].mac == kLaptop);
-    CHECK(src.added[0].level == "restricted");
-    CHECK(src.added[0].origin == "operator");
-    REQUIRE(src.added[0].expires_ms);
-    CHECK(*src.added[0].expires_ms - src.added[0].since_ms == 3'600'000);
+    auto added = src.recorded();
+    REQUIRE(added.size() == 1);
+    CHECK(added[0].mac == kLaptop);
+    CHECK(added[0].level == "restricted");
+    CHECK(added[0].origin == "operator");
+    CHECK(added[0].by == "page:admin token");
+    REQUIRE(added[0].expires_ms);
+    CHECK(*added[0].expires_ms - added[0].since_ms == 3'600'000);
     CHECK(json::parse(r.body)["mac"] == kLaptop.str());
 
     r = router.handle(change("POST", "/api/quarantine",
                              R"({"mac":"02-00-00-00-01-02","level":"isolate","duration":"forever","reason":"odd"})"));
     CHECK(r.status == 200);
-    REQUIRE(src.added.size() == 2);
-    CHECK(src.added[1].level == "isolate");
-    CHECK(!src.added[1].expires_ms);
-    CHECK(src.added[1].reason == "odd");
+    added = src.recorded();
+    REQUIRE(added.size() == 1);  // the same device, new terms
+    CHECK(added[0].level == "isolate");
+    CHECK(!added[0].expires_ms);
+    CHECK(added[0].reason == "odd");
+
+    // What the core refuses, the page refuses with its reason.
+    r = router.handle(change("POST", "/api/quarantine", R"({"mac":"02:00:00:00:00:01"})"));
+    CHECK(r.status == 409);
+    CHECK(json::parse(r.body)["error"].get<std::string>().find("gateway's own MAC") != std::string::npos);
 }
 
 TEST_CASE("a change without the token is refused with 401 and changes nothing") {
@@ -346,8 +365,7 @@ TEST_CASE("a change without the token is refused with 401 and changes nothing") 
     auto release = change("POST", "/api/quarantine/a4:cf:12:00:00:01/release", "{}");
     release.headers.erase("authorization");
     CHECK(router.handle(release).status == 401);
-    CHECK(src.added.empty());
-    CHECK(src.released.empty());
+    CHECK(src.changes() == 0);
 }
 
 TEST_CASE("a change from another site is refused with 403 even with the token") {
@@ -366,8 +384,7 @@ TEST_CASE("a change from another site is refused with 403 even with the token") 
     auto same_site = change("DELETE", "/api/quarantine/a4:cf:12:00:00:01", "{}");
     same_site.headers["sec-fetch-site"] = "same-site";  // a sibling host is another site's page
     CHECK(router.handle(same_site).status == 403);
-    CHECK(src.added.empty());
-    CHECK(src.released.empty());
+    CHECK(src.changes() == 0);
 }
 
 TEST_CASE("a change must be JSON; tools without Origin headers (curl) may change things with the token") {
@@ -379,13 +396,13 @@ TEST_CASE("a change must be JSON; tools without Origin headers (curl) may change
     auto plain = change("POST", "/api/quarantine", R"({"mac":"02:00:00:00:01:02"})");
     plain.headers["content-type"] = "text/plain";
     CHECK(router.handle(plain).status == 415);
-    CHECK(src.added.empty());
+    CHECK(src.changes() == 0);
     auto tool = change("POST", "/api/quarantine", R"({"mac":"02:00:00:00:01:02"})");
     tool.headers.erase("origin");
     tool.headers.erase("sec-fetch-site");
     tool.headers["content-type"] = "application/json; charset=utf-8";
     CHECK(router.handle(tool).status == 200);
-    CHECK(src.added.size() == 1);
+    CHECK(src.recorded().size() == 1);
 }
 
 TEST_CASE("bad quarantine requests say what is wrong (400) and change nothing") {
@@ -399,17 +416,22 @@ TEST_CASE("bad quarantine requests say what is wrong (400) and change nothing") 
         CHECK_MESSAGE(r.status == 400, body);
         CHECK(json::parse(r.body).contains("error"));
     }
-    CHECK(src.added.empty());
+    CHECK(src.recorded().empty());
 }
 
 TEST_CASE("release by POST .../release or DELETE, with the MAC in the path (percent-encoded or not)") {
     FakeSource src;
     web::Router router(src, page_settings());
+    src.quarantine(kCamera);
     auto r = router.handle(change("POST", "/api/quarantine/a4%3Acf%3A12%3A00%3A00%3A01/release", "{}"));
     CHECK(r.status == 200);
     CHECK(json::parse(r.body)["released"] == kCamera.str());
+    src.quarantine(kCamera);
     CHECK(router.handle(change("DELETE", "/api/quarantine/a4:cf:12:00:00:01", "")).status == 200);
-    CHECK(src.released.size() == 2);
+    CHECK(src.rig.kernel.quarantined.empty());
+    auto released = src.rig.events_of("release");
+    REQUIRE(released.size() == 2);
+    CHECK(released[0]["by"] == "page:admin token");
     CHECK(router.handle(change("POST", "/api/quarantine/02:00:00:00:01:02/release", "{}")).status == 404);
     CHECK(router.handle(change("POST", "/api/quarantine/zz/release", "{}")).status == 400);
     CHECK(router.handle(change("GET", "/api/quarantine/a4:cf:12:00:00:01/release", "")).status == 405);
@@ -487,7 +509,7 @@ TEST_CASE("a metrics-only listener serves /metrics and nothing of the page") {
     CHECK(router.handle(get("/api/devices")).status == 404);
     CHECK(router.handle(get("/index.html")).status == 404);
     CHECK(router.handle(change("POST", "/api/quarantine", R"({"mac":"02:00:00:00:01:02"})")).status == 404);
-    CHECK(src.added.empty());
+    CHECK(src.changes() == 0);
 }
 
 // ---- the token ----
@@ -556,7 +578,7 @@ TEST_CASE("the threat log follows the events log: appends, half-written lines, r
     CHECK(tracker.refresh(now) == log);  // nothing new: the same object
 
     // A line written in two parts counts once, when whole.
-    json finding = {{"event", "finding"}, {"mac", "a4:cf:12:00:00:01"}, {"detector", "port_scan"},
+    json finding = {{"kind", "finding"}, {"mac", "a4:cf:12:00:00:01"}, {"detector", "port_scan"},
                     {"evidence", "tried 300 ports"}, {"ts_ms", now + 10}};
     std::string text = line(finding);
     std::ofstream(file, std::ios::app) << text.substr(0, 20);

@@ -137,6 +137,18 @@ function renderCards() {
   document.getElementById('device-count').textContent = page.devices.length;
 }
 
+// A port without warden's programs (or expected and absent) leaves its devices unguarded:
+// said at the top, in words, until it is fixed.
+function renderPorts() {
+  const ports = (page.summary && page.summary.ports) || [];
+  const unguarded = ports.filter((p) => p.state === 'fault' || (p.state === 'waiting' && !p.optional));
+  const box = document.getElementById('ports-warning');
+  box.hidden = unguarded.length === 0;
+  box.textContent = unguarded.length === 0 ? '' : 'Not protected: ' + unguarded.map((p) =>
+    p.state === 'fault' ? p.interface + ' (' + p.faults.join('; ') + ')'
+                        : p.interface + ' (the interface is not there)').join(', ');
+}
+
 function renderQuarantines() {
   const list = document.getElementById('quarantine-list');
   const evidence = (page.summary && page.summary.evidence) || {};
@@ -233,6 +245,7 @@ function render() {
   document.getElementById('unlock').hidden = Boolean(page.token);
   document.getElementById('admin-on').hidden = !page.token;
   renderCards();
+  renderPorts();
   renderQuarantines();
   renderDevices();
   renderThreats();
