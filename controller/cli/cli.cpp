@@ -22,7 +22,8 @@ struct Command {
     std::string summary;
     std::string details;
     std::function<void(po::options_description&)> options;
-    std::vector<std::string> positionals;  // names, in order; "..." on the last: any number
+    // Names, in order; "..." on the last: any number; "[name]" on the last: it may be left out.
+    std::vector<std::string> positionals;
     std::function<int(Context&)> run;
 };
 
@@ -155,8 +156,14 @@ const std::vector<Command>& commands() {
              o.add_options()("output,o", po::value<std::string>(), "where the merged profiles go");
          },
          {"file..."}, cmd_profile_merge},
-        {"policy check", "FILE", "validate a policy file and print every problem", "", no_options, {"file"},
-         cmd_policy_check},
+        {"policy check", "[FILE]", "validate a policy file and the files it names, and print every problem",
+         "FILE defaults to the --config file (/etc/warden/policy.yaml). The blocklist files, the\n"
+         "device-type rules and ieee-data the policy names are read as `warden run` would read them.",
+         no_options, {"[file]"}, cmd_policy_check},
+        {"policy show", "[FILE] [--json]", "print the effective policy: the file's settings and every default",
+         "FILE defaults to the --config file (/etc/warden/policy.yaml). The output is a policy file\n"
+         "itself: it loads back to the same policy.",
+         no_options, {"[file]"}, cmd_policy_show},
         {"policy reload", "", "make the running controller re-read its policy, and report the outcome", "",
          no_options, {}, cmd_policy_reload},
         {"detach", "", "remove warden's programs and pins (the controller must be stopped)", "", no_options, {},
@@ -318,12 +325,15 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (ctx.vm.count("positional")) ctx.positional = ctx.vm["positional"].as<std::vector<std::string>>();
-    // A last positional named "...": one or more of it.
+    // A last positional named "...": one or more of it; named "[...]": none or one.
     bool any_number = !cmd->positionals.empty() && cmd->positionals.back().ends_with("...");
-    if (any_number ? ctx.positional.size() < cmd->positionals.size()
-                   : ctx.positional.size() != cmd->positionals.size()) {
+    bool last_optional = !cmd->positionals.empty() && cmd->positionals.back().starts_with('[');
+    size_t required = cmd->positionals.size() - (last_optional ? 1 : 0);
+    if (any_number ? ctx.positional.size() < required
+                   : ctx.positional.size() < required || ctx.positional.size() > cmd->positionals.size()) {
         std::cerr << "warden " << cmd->name << ": expected " << (any_number ? "at least " : "")
-                  << cmd->positionals.size() << " argument(s)"
+                  << (last_optional ? std::to_string(required) + " or " : "") << cmd->positionals.size()
+                  << " argument(s)"
                   << (cmd->args.empty() ? "" : " (" + cmd->args + ")") << ", got " << ctx.positional.size()
                   << " (see warden " << cmd->name << " --help)\n";
         return 2;

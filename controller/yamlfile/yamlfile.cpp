@@ -14,7 +14,8 @@ namespace warden::yamlfile {
 
 std::string Diagnostic::str() const {
     std::string out = file;
-    if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
+    if (line > 0) out += ":" + std::to_string(line);
+    if (line > 0 && column > 0) out += ":" + std::to_string(column);
     out += ": ";
     if (!key.empty()) out += key + ": ";
     out += message;

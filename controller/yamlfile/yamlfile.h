@@ -20,8 +20,8 @@
 
 namespace warden::yamlfile {
 
-// One problem found in a file. line and column are 1-based; 0 means the problem has no
-// position (the file could not be read).
+// One problem found in a file. line and column are 1-based; a line of 0 means the problem
+// has no position (the file could not be read), a column of 0 that only the line is known.
 struct Diagnostic {
     std::string file;
     int line = 0;

@@ -92,6 +92,74 @@ else
 fi
 EXPECT_OUT="cannot use the policy" expect 1 "a broken --config is named" -- "$warden" -c "$tmp/bad.yaml" devices
 
+# policy check reads the files the policy names as warden run would: a bad line in a named
+# blocklist file or device-type rules file is an error at its file:line; an absent one a warning.
+mkdir -p "$tmp/named"
+printf '198.18.0.0/15\n# a comment\n198.18.0.1/15 out\n' >"$tmp/named/block.txt"
+printf 'rules:\n  - type: camera\n    weight: 40\n    vendor: acme\n    bogus: 1\n' >"$tmp/named/types.yaml"
+printf '%s\n' "interfaces: {wan: eth0, lan: [eth1]}" "blocklist:" "  files:" \
+  "    - path: $tmp/named/block.txt" "    - path: $tmp/named/absent.txt" "identity:" \
+  "  ieee_data: $tmp/named/no-ieee-data" "  device_types: $tmp/named/types.yaml" >"$tmp/named/policy.yaml"
+out=$("$warden" policy check "$tmp/named/policy.yaml" 2>&1)
+rc=$?
+if [[ $rc -eq 1 && "$out" == *"error: $tmp/named/block.txt:3: \"198.18.0.1/15\": host bits set"* &&
+      "$out" == *"error: $tmp/named/types.yaml:5:"* && "$out" == *"warning: $tmp/named/absent.txt: "*"does not exist"* &&
+      "$out" == *"warning: $tmp/named/no-ieee-data"* ]]; then
+  echo "ok: policy check reports the named files' bad lines as file:line"
+else
+  echo "FAIL: policy check of the files a policy names (exit $rc):"
+  echo "$out" | sed 's/^/    /'
+  failures=$((failures + 1))
+fi
+out=$("$warden" policy check --json "$tmp/named/policy.yaml" 2>&1)
+if /usr/bin/python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert not d["ok"]
+assert any(e["file"] == sys.argv[2] and e["line"] == 3 for e in d["errors"]), d
+' "$out" "$tmp/named/block.txt"; then
+  echo "ok: policy check --json names the blocklist file and line"
+else
+  echo "FAIL: policy check --json of the named files: $out"
+  failures=$((failures + 1))
+fi
+printf '198.18.0.0/15\n' >"$tmp/named/block.txt"
+printf 'rules:\n  - type: camera\n    weight: 40\n    vendor: acme\n' >"$tmp/named/types.yaml"
+EXPECT_OUT="ok (1 LAN port(s), WAN eth0, 0 named device(s), 2 blocklist file(s))" expect 0 \
+  "policy check passes once the named files are good (warnings only)" -- "$warden" policy check "$tmp/named/policy.yaml"
+# policy show: the effective policy, with what the file leaves out (map sizes, detectors).
+EXPECT_OUT="flows: 65536" expect 0 "policy show fills in a default the file does not set" -- \
+  "$warden" policy show "$tmp/named/policy.yaml"
+out=$("$warden" -c "$tmp/named/policy.yaml" policy show --json 2>&1)
+if /usr/bin/python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["interfaces"]["wan"] == "eth0" and d["detectors"]["port_scan"]["ports_per_host"] == 24, d
+' "$out"; then
+  echo "ok: policy show --json (the --config file, defaults filled in)"
+else
+  echo "FAIL: policy show --json: $out"
+  failures=$((failures + 1))
+fi
+"$warden" policy show "$tmp/named/policy.yaml" >"$tmp/named/shown.yaml" 2>&1
+EXPECT_OUT="ok (1 LAN port(s)" expect 0 "what policy show prints is a policy that checks" -- \
+  "$warden" policy check "$tmp/named/shown.yaml"
+# Without FILE: the --config file, else the default path warden run reads.
+EXPECT_OUT="$tmp/named/policy.yaml: ok" expect 0 "policy check without FILE checks --config" -- \
+  "$warden" -c "$tmp/named/policy.yaml" policy check
+if [[ ! -e /etc/warden/policy.yaml ]]; then
+  EXPECT_OUT="/etc/warden/policy.yaml: the policy file does not exist" expect 1 \
+    "policy check without FILE checks /etc/warden/policy.yaml" -- "$warden" policy check
+else
+  out=$("$warden" policy check 2>&1)
+  if [[ "$out" == *"/etc/warden/policy.yaml"* ]]; then
+    echo "ok: policy check without FILE checks /etc/warden/policy.yaml"
+  else
+    echo "FAIL: policy check without FILE does not name /etc/warden/policy.yaml: $out"
+    failures=$((failures + 1))
+  fi
+fi
+
 # Text that enters warden is UTF-8 without control characters, checked where it enters.
 EXPECT_OUT='--reason "Caf\xe9": byte 0xe9 is not valid UTF-8' expect 2 "a --reason that is not UTF-8 is refused" -- \
   "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" quarantine add 02:00:00:00:00:01 --reason $'Caf\xe9'

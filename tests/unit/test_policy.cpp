@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "policy/policy.h"
+#include "policy/show.h"
 #include "support/deadline.h"
 #include "support/temp_dir.h"
 #include "text/text.h"
@@ -937,4 +938,26 @@ TEST_CASE("truncated and mutated versions of the example never crash and always 
     check_answer(minimal + "detectors: " + std::string(3000, '{') + std::string(3000, '}') + "\n");
     check_answer(std::string("interfaces:\n  wan: e\0th0\n  lan: [eth1]\n", 36));
     check_answer("\xff\xfe\x00\x01 garbage: [");
+}
+
+TEST_CASE("policy show: the effective policy loads back to the same policy, defaults filled in") {
+    // The example sets almost everything; a minimal file sets nearly nothing.
+    for (std::string text : {read_file(example_path), std::string("interfaces: {wan: eth0, lan: [eth1]}\n")}) {
+        auto first = load_text(text, "first.yaml");
+        REQUIRE(first.policy);
+        std::string shown = to_yaml(*first.policy);
+        auto again = load_text(shown, "shown.yaml");
+        INFO(shown);
+        REQUIRE(again.errors.empty());
+        CHECK(again.warnings.empty());
+        CHECK(to_json(*again.policy) == to_json(*first.policy));
+        CHECK(again.policy->detectors == first.policy->detectors);
+    }
+    auto minimal = load_text("interfaces: {wan: eth0, lan: [eth1]}\n", "minimal.yaml");
+    REQUIRE(minimal.policy);
+    auto j = to_json(*minimal.policy);
+    CHECK(j["map_sizes"]["flows"] == WD_DEFAULT_FLOWS);
+    CHECK(j["quarantine"]["default_duration"] == "1h");
+    CHECK(j["detectors"]["port_scan"]["ports_per_host"] == 24);
+    CHECK(j["detectors"]["exfiltration"]["bytes_per_second"] == "1MB");
 }
