@@ -2,6 +2,7 @@
 
 
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -192,12 +193,34 @@ std::vector<fs::path> remove_stale_temp_files(const fs::path& dir) {
     return removed;
 }
 
+namespace {
+
+// Members of the warden group may read what warden keeps (the read-only commands): root
+// makes the directory the group's, setgid so that every file created in it is the group's
+// too, and hands it what was there before. Files are created 0640 (the admin token 0600).
+void share_with_warden_group(const fs::path& dir) {
+    if (geteuid() != 0) return;
+    group* g = getgrnam("warden");
+    struct stat st {};
+    if (!g || stat(dir.c_str(), &st) != 0) return;
+    if (st.st_gid == g->gr_gid && (st.st_mode & 07777) == 02750) return;
+    if (chown(dir.c_str(), -1, g->gr_gid) != 0 || chmod(dir.c_str(), 02750) != 0) return;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+        if (lchown(it->path().c_str(), -1, g->gr_gid) != 0) {
+        }
+}
+
+}  // namespace
+
 void ensure_dir(const fs::path& dir) {
     std::error_code ec;
-    if (fs::is_directory(dir, ec)) return;
-    fs::create_directories(dir, ec);
-    if (ec) throw std::runtime_error("cannot create state dir " + dir.string() + ": " + ec.message());
-    chmod(dir.c_str(), 0750);
+    if (!fs::is_directory(dir, ec)) {
+        fs::create_directories(dir, ec);
+        if (ec) throw std::runtime_error("cannot create state dir " + dir.string() + ": " + ec.message());
+        chmod(dir.c_str(), 0750);
+    }
+    share_with_warden_group(dir);
 }
 
 }  // namespace warden::store

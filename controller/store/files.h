@@ -55,6 +55,8 @@ std::filesystem::path move_aside(const std::filesystem::path& path);
 std::vector<std::filesystem::path> remove_stale_temp_files(const std::filesystem::path& dir);
 
 // Creates the directory (and parents) with mode 0750 if missing; throws with the reason.
+// Run as root where a group `warden` exists, makes it that group's (mode 2750, so that
+// its members may read what is in it).
 void ensure_dir(const std::filesystem::path& dir);
 
 }  // namespace warden::store

@@ -239,6 +239,39 @@ chmod 700 "$locked/state"
 kill "$holder" 2>/dev/null
 wait "$holder" 2>/dev/null
 
+# Members of the group `warden` may read what warden keeps; changes stay root's. Needs root
+# (to make the group, and to run as another user); the group is made only if absent and
+# removed only if made here. Another user in the group is uid 65534 holding the group.
+if [[ $(id -u) -eq 0 ]] && command -v groupadd >/dev/null && command -v setpriv >/dev/null; then
+  made_group=0
+  if ! getent group warden >/dev/null; then
+    groupadd --system warden && made_group=1
+  fi
+  gid=$(getent group warden | cut -d: -f3)
+  shared=$tmp/shared
+  mkdir -p "$shared"
+  chmod 755 "$tmp" "$shared"
+  cp "$warden" "$shared/warden"
+  "$warden" --pin-dir "$shared/pins" --state-dir "$shared/state" quarantine add 02:00:00:00:00:07 \
+    --reason "for the group test" >/dev/null 2>&1
+  printf '%s\n' '{"kind":"finding","mac":"02:00:00:00:00:07","detector":"flood","ts_ms":1}' >>"$shared/state/events.jsonl"
+  member=(setpriv --reuid=65534 --regid=65534 --groups="$gid" "$shared/warden" --pin-dir "$shared/pins"
+          --state-dir "$shared/state")
+  outsider=(setpriv --reuid=65534 --regid=65534 --clear-groups "$shared/warden" --pin-dir "$shared/pins"
+            --state-dir "$shared/state")
+  EXPECT_OUT="02:00:00:00:00:07" expect 0 "events as a member of the warden group" -- "${member[@]}" events
+  EXPECT_OUT="flood" expect 0 "alerts as a member of the warden group" -- "${member[@]}" alerts
+  EXPECT_OUT="(run as root)" expect 1 "quarantine add as a member of the warden group needs root" -- \
+    "${member[@]}" quarantine add 02:00:00:00:00:08
+  EXPECT_OUT="(run as root)" expect 1 "block add as a member of the warden group needs root" -- \
+    "${member[@]}" block add 198.18.9.0/24
+  EXPECT_OUT="permission denied (run as root or as a member of the warden group)" expect 1 \
+    "events as a user outside the warden group" -- "${outsider[@]}" events
+  ((made_group)) && groupdel warden
+else
+  echo "SKIP: the warden group checks need root, groupadd and setpriv"
+fi
+
 # warden devices --explain (issue 4): from the state dir and the rules file, no kernel needed.
 EXPECT_OUT="not a MAC address" expect 2 "devices --explain with a bad MAC" -- \
   "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" devices --explain 02:00:00:00:01
