@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "store/files.h"
+#include "text/text.h"
 
 namespace warden::blocklist {
 
@@ -22,10 +23,10 @@ std::string direction_name(uint32_t flags) {
     return in && out ? "both" : in ? "in" : out ? "out" : "none";
 }
 
-ParseResult parse_text(const std::string& text, const std::string& name, uint32_t default_flags,
+ParseResult parse_text(const std::string& content, const std::string& name, uint32_t default_flags,
                        uint32_t list_id) {
     ParseResult r;
-    std::istringstream in(text);
+    std::istringstream in(content);
     std::string line;
     int number = 0;
     std::set<net::Prefix> seen;
@@ -40,20 +41,21 @@ ParseResult parse_text(const std::string& text, const std::string& name, uint32_
         std::string why;
         auto prefix = net::Prefix::parse(prefix_text, &why);
         if (!prefix) {
-            r.errors.push_back(where + "\"" + prefix_text + "\": " + why);
+            r.errors.push_back(where + "\"" + text::printable(prefix_text, 60) + "\": " + why);
             continue;
         }
         uint32_t flags = default_flags;
         if (!direction_text.empty()) {
             auto d = parse_direction(direction_text);
             if (!d) {
-                r.errors.push_back(where + "direction \"" + direction_text + "\": expected in, out or both");
+                r.errors.push_back(where + "direction \"" + text::printable(direction_text, 60) +
+                                   "\": expected in, out or both");
                 continue;
             }
             flags = *d;
         }
         if (!extra.empty()) {
-            r.errors.push_back(where + "unexpected \"" + extra + "\" after the direction");
+            r.errors.push_back(where + "unexpected \"" + text::printable(extra, 60) + "\" after the direction");
             continue;
         }
         if (!seen.insert(*prefix).second) continue;  // a repeat is harmless

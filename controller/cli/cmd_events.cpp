@@ -18,6 +18,7 @@
 #include "net/address.h"
 #include "store/events_log.h"
 #include "store/state.h"
+#include "text/text.h"
 
 namespace warden::cli {
 
@@ -117,7 +118,9 @@ int cmd_events(Context& ctx) {
             offset += line.size() + 1;
             if (line.empty()) continue;
             try {
-                print(json::parse(line));
+                json event = json::parse(line);
+                text::printable_strings(event);  // as EventLog::read_all does
+                print(event);
             } catch (const json::exception&) {
                 std::cerr << "warning: skipped a line that is not a JSON event\n";
             }

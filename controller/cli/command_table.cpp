@@ -200,8 +200,14 @@ const std::vector<Command>& commands() {
                  "run-for", text("DURATION"), "stop after this long (default: until SIGTERM)");
          },
          {}, cmd_fleet_aggregate},
-        {"policy check", "FILE", "validate a policy file and print every problem", "", no_options,
-         {{.name = "FILE", .file = true}}, cmd_policy_check},
+        {"policy check", "[FILE]", "validate a policy file and the files it names, and print every problem",
+         "FILE defaults to the --config file (/etc/warden/policy.yaml). The blocklist files, the\n"
+         "device-type rules and ieee-data the policy names are read as `warden run` would read them.",
+         no_options, {{.name = "FILE", .optional = true, .file = true}}, cmd_policy_check},
+        {"policy show", "[FILE] [--json]", "print the effective policy: the file's settings and every default",
+         "FILE defaults to the --config file (/etc/warden/policy.yaml). The output is a policy file\n"
+         "itself: it loads back to the same policy.",
+         no_options, {{.name = "FILE", .optional = true, .file = true}}, cmd_policy_show},
         {"policy reload", "", "make the running controller re-read its policy, and report the outcome", "",
          no_options, {}, cmd_policy_reload},
         {"detach", "", "remove warden's programs and pins (the controller must be stopped)", "", no_options, {},

@@ -19,6 +19,7 @@ int cmd_block_list(Context& ctx);
 int cmd_block_load(Context& ctx);
 int cmd_events(Context& ctx);
 int cmd_policy_check(Context& ctx);
+int cmd_policy_show(Context& ctx);
 int cmd_policy_reload(Context& ctx);
 int cmd_detach(Context& ctx);
 int cmd_alerts(Context& ctx);

@@ -77,8 +77,13 @@ control::Result ask_core(Context& ctx, const json& request) {
     auto deadline = std::chrono::steady_clock::now() + kOwnWait;
     for (;;) {
         if (auto answer = control::ask(socket, request)) return *answer;
-        // No controller answers: own the state dir for this one command, so that no
-        // controller starts (and no other command writes) meanwhile.
+        // No controller answers: only root may change what warden enforces (the kernel's
+        // maps and the state dir are root's); a warden group member is told so in words.
+        std::string op = request.value("op", "");
+        if (geteuid() != 0 && control::Control::changes_state(op))
+            return control::Result::error(control::Result::Status::refused, control::needs_root_message(op));
+        // Own the state dir for this one command, so that no controller starts (and no other
+        // command writes) meanwhile.
         if (auto owner = store::Owner::try_take(state.pid_file().string(), store::Owner::Role::cli))
             return run_here(ctx, state, request);
         if (std::chrono::steady_clock::now() >= deadline) {

@@ -7,6 +7,7 @@
 #include "log/log.h"
 #include "text/level.h"
 #include "text/units.h"
+#include "text/text.h"
 
 namespace warden::control {
 
@@ -15,29 +16,6 @@ using Status = Result::Status;
 using store::QuarantineRecord;
 
 namespace {
-
-// Whether text is one line of valid UTF-8 (no control characters): what a reason, shown in
-// tables, events and on the page, may be.
-bool one_line_utf8(std::string_view text) {
-    for (size_t i = 0; i < text.size();) {
-        unsigned char c = static_cast<unsigned char>(text[i]);
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f) return false;
-            ++i;
-            continue;
-        }
-        size_t n = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c <= 0xdf ? 2 : 0;
-        if (n == 0 || c > 0xf4 || i + n > text.size()) return false;
-        for (size_t k = 1; k < n; ++k)
-            if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) return false;
-        // Overlong three- and four-byte forms, surrogates and code points past U+10FFFF.
-        unsigned char d = static_cast<unsigned char>(text[i + 1]);
-        if ((c == 0xe0 && d < 0xa0) || (c == 0xed && d > 0x9f) || (c == 0xf0 && d < 0x90) || (c == 0xf4 && d > 0x8f))
-            return false;
-        i += n;
-    }
-    return true;
-}
 
 std::optional<net::Mac> mac_of(const std::string& text, Result* error) {
     auto mac = net::Mac::parse(text);
@@ -165,8 +143,9 @@ Result Control::quarantine(const QuarantineOrder& order, const Who& who) {
     }
     if (order.reason.size() > kMaxReason)
         return Result::error(Status::invalid, "reason is longer than " + std::to_string(kMaxReason) + " bytes");
-    if (!one_line_utf8(order.reason))
-        return Result::error(Status::invalid, "reason must be one line of UTF-8 text (no control characters)");
+    if (auto flaw = text::first_flaw(order.reason))
+        return Result::error(Status::invalid, "reason must be one line of UTF-8 text without control characters (" +
+                                                  flaw->str() + ")");
     r.reason = order.reason;
     r.origin = judgement_of(who);
     r.by = by_of(who).get<std::string>();
@@ -311,8 +290,11 @@ Result Control::release(const ReleaseOrder& order, const Who& who) {
                       : order.false_positive        ? "false positive"
                       : who.origin == Origin::page  ? "by the operator, from the status page"
                                                     : "by the operator";
-    if (!one_line_utf8(why) || why.size() > kMaxReason)
-        return Result::error(Status::invalid, "why must be one line of UTF-8 text");
+    if (why.size() > kMaxReason)
+        return Result::error(Status::invalid, "why is longer than " + std::to_string(kMaxReason) + " bytes");
+    if (auto flaw = text::first_flaw(why))
+        return Result::error(Status::invalid,
+                             "why must be one line of UTF-8 text without control characters (" + flaw->str() + ")");
     // A false positive teaches the engine instead of a plain release's "may be found again".
     Result result = do_release(*mac, why, who, !order.false_positive);
     if (!order.false_positive) return result;

@@ -12,9 +12,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <stdexcept>
+#include <vector>
 
 #include "log/log.h"
+#include "store/files.h"
 
 namespace warden::control {
 
@@ -80,6 +83,25 @@ std::string user_name(uid_t uid) {
     char buf[1024];
     if (getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found) return pw.pw_name;
     return "uid " + std::to_string(uid);
+}
+
+// Whether the peer is root or in the warden group (as its primary group or one of the
+// groups its process holds now, SO_PEERGROUPS): only they may ask anything. The socket's
+// mode says the same (0660, group warden); this holds if that mode was ever widened.
+bool may_ask(int fd, const ucred& cred) {
+    if (cred.uid == 0) return true;
+    group* g = getgrnam("warden");
+    if (!g) return false;
+    if (cred.gid == g->gr_gid) return true;
+    std::vector<gid_t> groups(64);
+    socklen_t len = groups.size() * sizeof(gid_t);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &len) != 0) {
+        if (errno != ERANGE) return false;
+        groups.resize(len / sizeof(gid_t));
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &len) != 0) return false;
+    }
+    groups.resize(len / sizeof(gid_t));
+    return std::find(groups.begin(), groups.end(), g->gr_gid) != groups.end();
 }
 
 }  // namespace
@@ -154,9 +176,10 @@ void SocketServer::serve_one(int fd) {
                              : "";
         if (op.empty()) {
             result = Result::error(Result::Status::invalid, "a request is a JSON object with an \"op\"");
+        } else if (!may_ask(fd, cred)) {
+            result = Result::error(Result::Status::refused, "cannot ask the controller: " + store::permission_hint());
         } else if (cred.uid != 0 && needs_root_(op)) {
-            result = Result::error(Result::Status::refused,
-                                   "permission denied: \"" + op + "\" changes what warden enforces and needs root");
+            result = Result::error(Result::Status::refused, needs_root_message(op));
         } else {
             try {
                 result = handler_(request, Who{Origin::cli, user_name(cred.uid)});
@@ -168,6 +191,10 @@ void SocketServer::serve_one(int fd) {
     write_all(fd, result.to_json().dump(), Clock::now() + kReadDeadline);
 }
 
+std::string needs_root_message(const std::string& op) {
+    return "permission denied: \"" + op + "\" changes what warden enforces (run as root)";
+}
+
 std::optional<Result> ask(const std::filesystem::path& path, const json& request, std::chrono::milliseconds timeout) {
     sockaddr_un addr = address_of(path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -177,8 +204,7 @@ std::optional<Result> ask(const std::filesystem::path& path, const json& request
         close(fd);
         if (e == ENOENT || e == ECONNREFUSED) return std::nullopt;  // no controller listens
         if (e == EACCES || e == EPERM)
-            throw std::runtime_error("permission denied on " + path.string() +
-                                     " (run as root or as a member of the warden group)");
+            throw std::runtime_error("cannot reach the controller at " + path.string() + ": " + store::permission_hint());
         throw std::runtime_error("cannot reach the controller at " + path.string() + ": " + std::strerror(e));
     }
     auto deadline = Clock::now() + timeout;

@@ -54,6 +54,9 @@ private:
     std::thread thread_;
 };
 
+// What a user other than root is told when asking for op, which changes what warden enforces.
+std::string needs_root_message(const std::string& op);
+
 // Sends one request to the controller listening at path. Nothing when no controller answers
 // there (no socket, or nobody listening); throws when one answered badly or too late.
 std::optional<Result> ask(const std::filesystem::path& path, const nlohmann::json& request,

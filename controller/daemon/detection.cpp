@@ -8,6 +8,7 @@
 #include "log/log.h"
 #include "store/files.h"
 #include "store/state.h"
+#include "text/text.h"
 
 namespace warden::daemon {
 
@@ -143,8 +144,8 @@ void Detection::act(const engine::Finding& found, int64_t now_ms) {
     order.level = std::string(engine::to_string(f.action));  // restricted | isolate
     order.duration = f.duration ? text::format_duration(*f.duration) : "forever";
     // Evidence can hold names the device looked up: cleaned and cut on a character boundary.
-    order.reason = identity::clean_text(std::string(engine::to_string(f.detector)) + ": " + f.evidence.text,
-                                        control::kMaxReason);
+    order.reason = text::printable(std::string(engine::to_string(f.detector)) + ": " + f.evidence.text,
+                                   control::kMaxReason);
     auto result = control_->quarantine(order, control::Who{control::Origin::detector, ""});
     if (result.ok())
         log::warn("quarantined {} ({}, {}): {}", f.device.str(), *order.level,

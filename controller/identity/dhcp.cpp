@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "identity/wire.h"
+#include "text/text.h"
 
 namespace warden::identity {
 
@@ -55,7 +56,7 @@ uint32_t be32(std::span<const uint8_t> four) {
 
 // A domain name in DNS wire format without compression (RFC 4702 / RFC 4704 both forbid it):
 // labels up to the root label, or to the end of the option for a partial name
-// ("myhost" with no domain). Printed with dots; non-printable bytes as '?'.
+// ("myhost" with no domain). Printed with dots, each label through text::printable.
 std::optional<std::string> uncompressed_name(std::span<const uint8_t> bytes, std::string* why) {
     std::string name;
     wire::Cursor c(bytes);
@@ -72,7 +73,7 @@ std::optional<std::string> uncompressed_name(std::span<const uint8_t> bytes, std
         wire_length += 1 + len;
         if (wire_length + 1 > kMaxText) return refuse(why, "domain name longer than 255 bytes");
         if (!name.empty()) name.push_back('.');
-        name += wire::printable(label);
+        name += text::printable(label);
     }
     return name;
 }
@@ -91,7 +92,7 @@ std::optional<std::string> dhcp4_fqdn(std::span<const uint8_t> value, std::strin
     }
     // ASCII form: a trailing dot or NUL is part of how some clients end it, not of the name.
     while (!name.empty() && (name.back() == 0 || name.back() == '.')) name = name.first(name.size() - 1);
-    return wire::printable(name, kMaxText);
+    return text::printable(name, kMaxText);
 }
 
 }  // namespace
@@ -168,8 +169,8 @@ std::optional<Dhcp4Message> parse_dhcp4(std::span<const uint8_t> payload, std::s
     // Some clients (older Windows) count a terminating NUL in the hostname's length.
     std::span<const uint8_t> hostname(values[kOptHostname]);
     while (!hostname.empty() && hostname.back() == 0) hostname = hostname.first(hostname.size() - 1);
-    m.hostname = wire::printable(hostname, kMaxText);
-    m.vendor_class = wire::printable(values[kOptVendorClass], kMaxText);
+    m.hostname = text::printable(hostname, kMaxText);
+    m.vendor_class = text::printable(values[kOptVendorClass], kMaxText);
     for (uint8_t code : values[kOptParamRequestList]) {
         if (!m.param_request_list.empty()) m.param_request_list.push_back(',');
         m.param_request_list += std::to_string(code);
@@ -195,8 +196,7 @@ std::optional<std::string> length_prefixed_list(std::span<const uint8_t> bytes, 
         if (!c.ok()) return refuse(why, "DHCPv6 option " + std::to_string(code) + ": an item runs past the option");
         if (out.size() >= kMaxText) continue;  // full: the rest is still checked, not kept
         if (items) out.push_back(',');
-        out += wire::printable(item, kMaxText);
-        if (out.size() > kMaxText) out.resize(kMaxText);
+        out += text::printable(item, kMaxText - out.size());
     }
     return out;
 }

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "identity/wire.h"
+#include "text/text.h"
 
 namespace warden::identity {
 
@@ -23,13 +24,14 @@ enum : uint16_t { kTypeA = 1, kTypeNs = 2, kTypeCname = 5, kTypePtr = 12, kTypeT
 // sender's), or found something no correct sender writes.
 enum class Step { ok, cut, bad };
 
-// Bytes shown as text: printable ASCII as it is, anything else (and the characters that
-// would make the text ambiguous: '\' always, '.' inside a label) as \DDD, the zone-file
-// convention (RFC 4343).
-void append_escaped(std::string& out, std::span<const uint8_t> bytes, bool label) {
+// A label shown as text: printable ASCII as it is, anything else (and the characters that
+// would make the name ambiguous: '\' and '.') as \DDD, the zone-file convention (RFC 4343).
+// Names keep DNS's own escape, so a name reads as dig prints it; free text (TXT strings)
+// goes through text::printable like all text from outside.
+void append_label(std::string& out, std::span<const uint8_t> bytes) {
     for (uint8_t b : bytes) {
-        if (label && b >= 'A' && b <= 'Z') b = b - 'A' + 'a';
-        if (wire::is_printable(b) && b != '\\' && !(label && b == '.')) {
+        if (b >= 'A' && b <= 'Z') b = b - 'A' + 'a';
+        if (wire::is_printable(b) && b != '\\' && b != '.') {
             out.push_back(static_cast<char>(b));
         } else {
             char esc[5];
@@ -76,7 +78,7 @@ public:
             wire_length += 1 + len;
             if (wire_length > kMaxNameWire) return bad("name longer than 255 bytes");
             if (!out.empty()) out.push_back('.');
-            append_escaped(out, within.subspan(p + 1, len), true);
+            append_label(out, within.subspan(p + 1, len));
             p += 1 + len;
         }
     }
@@ -136,11 +138,10 @@ public:
                 wire::Cursor t(rdata);
                 while (!t.at_end()) {
                     uint8_t len = t.u8();
-                    auto text = t.take(len);
+                    auto bytes = t.take(len);
                     if (!t.ok()) return bad("TXT string runs past its record data");
-                    std::string s;
-                    append_escaped(s, text, false);
-                    r.txt.push_back(std::move(s));
+                    // Free text (a model name, "fn=Küche"), not a name: kept as UTF-8.
+                    r.txt.push_back(text::printable(bytes));
                 }
                 return Step::ok;
             }

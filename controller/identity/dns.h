@@ -40,7 +40,8 @@ struct DnsMessage {
 
 // Names: labels lower-cased, bytes that are not printable ASCII (and '.' or '\' inside a
 // label) written \DDD as in zone files. Each pointer must point before the labels it
-// continues (strictly backwards), at most 16 per name. Counts that promise more than the
+// continues (strictly backwards), at most 16 per name. TXT strings are free text, made safe
+// by text::printable (UTF-8 kept, other bytes \xNN). Counts that promise more than the
 // message can hold are refused before anything is read.
 std::optional<DnsMessage> parse_dns(std::span<const uint8_t> udp_payload, std::string* why = nullptr);
 

@@ -21,33 +21,6 @@ constexpr uint16_t dns_a = 1, dns_cname = 5, dns_ptr = 12, dns_txt = 16, dns_aaa
                    dns_srv = 33;
 constexpr uint8_t dhcp_ack = 5;
 
-// Length of the UTF-8 sequence starting at s[i], or 0 when it is not a valid one
-// (overlong forms, surrogates and code points past U+10FFFF are invalid).
-size_t utf8_sequence(std::string_view s, size_t i) {
-    auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-    unsigned char c = byte(i);
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80) return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4, cp = c & 0x07;
-    else
-        return 0;
-    if (i + n > s.size()) return 0;
-    for (size_t k = 1; k < n; ++k) {
-        if ((byte(i + k) & 0xc0) != 0x80) return 0;
-        cp = cp << 6 | (byte(i + k) & 0x3f);
-    }
-    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return n;
-}
-
 // Sets field to the cleaned value when that is new and not empty (an absent option never
 // erases what an earlier message said). True when the field changed.
 bool set_text(std::string& field, std::string_view value) {
@@ -101,24 +74,6 @@ std::string lower(std::string_view s) {
 }
 
 }  // namespace
-
-std::string clean_text(std::string_view text, size_t max) {
-    std::string out;
-    out.reserve(std::min(text.size(), max));
-    for (size_t i = 0; i < text.size();) {
-        size_t n = utf8_sequence(text, i);
-        unsigned char c = static_cast<unsigned char>(text[i]);
-        bool control = n == 1 && (c < 0x20 || c == 0x7f);
-        size_t take = (n == 0 || control) ? 1 : n;
-        if (out.size() + (n > 1 ? n : 1) > max) break;
-        if (n == 0 || control)
-            out += '?';
-        else
-            out.append(text.substr(i, n));
-        i += take;
-    }
-    return out;
-}
 
 // ---- JSON ----
 

@@ -21,6 +21,7 @@
 #include "identity/ssdp.h"
 #include "net/address.h"
 #include "policy/policy.h"  // DeviceType for the policy's named devices
+#include "text/text.h"
 
 namespace warden::identity {
 
@@ -62,9 +63,11 @@ nlohmann::json to_json(const Identity& identity);
 // strings and lists are cut to the bounds above (the file may have been edited by hand).
 Identity identity_from_json(const nlohmann::json& j);
 
-// Text from a device, made safe to store and print: valid UTF-8 kept, control characters
-// and invalid bytes replaced by '?', cut to max bytes on a character boundary.
-std::string clean_text(std::string_view text, size_t max = max_text_bytes);
+// Text from a device (or read back from the inventory), made safe to store, print and put in
+// JSON with the one helper every boundary uses (text::printable), cut to an identity's bound.
+inline std::string clean_text(std::string_view s, size_t max = max_text_bytes) {
+    return text::printable(s, max);
+}
 
 class IdentityStore {
 public:

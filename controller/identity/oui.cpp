@@ -1,9 +1,11 @@
 #include "identity/oui.h"
 
 #include <algorithm>
-#include <fstream>
+#include <cerrno>
 #include <stdexcept>
 #include <unordered_map>
+
+#include "store/files.h"
 
 namespace warden::identity {
 
@@ -103,13 +105,11 @@ OuiRegistry OuiRegistry::load(const std::string& dir) {
     OuiRegistry registry;
     int found = 0;
     for (const char* file : kRegistryFiles) {
-        std::ifstream in(dir + "/" + file, std::ios::binary | std::ios::ate);
-        if (!in) continue;
-        std::string text(static_cast<size_t>(in.tellg()), '\0');
-        in.seekg(0);
-        in.read(text.data(), static_cast<std::streamsize>(text.size()));
-        if (!in) throw std::runtime_error(dir + "/" + file + ": read failed");
-        registry.add_csv(text);
+        std::string path = dir + "/" + file;
+        store::FileRead read = store::read_regular_file(path);  // a FIFO there must not hang
+        if (read.errno_value == ENOENT) continue;
+        if (!read.ok()) throw std::runtime_error(read.str(path));
+        registry.add_csv(read.text);
         ++found;
     }
     if (!found)

@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "identity/wire.h"
+#include "text/text.h"
 
 namespace warden::identity {
 
@@ -19,8 +20,14 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-std::string printable(std::string_view s) {
-    return wire::printable(std::span(reinterpret_cast<const uint8_t*>(s.data()), s.size()), kMaxLine);
+std::string printable(std::string_view s) { return text::printable(s, kMaxLine); }
+
+// A header's value: trimmed, printable, and trimmed again, since escapes can make it longer
+// than kMaxLine and a cut there can leave a space at the end (found by fuzz_ssdp).
+std::string header_value(std::string_view raw) {
+    std::string out = printable(trim(raw));
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out;
 }
 
 // RFC 9110 token characters: what a header name may be made of.
@@ -78,7 +85,7 @@ std::optional<SsdpMessage> parse_ssdp(std::span<const uint8_t> payload, std::str
         for (char& c : upper)
             if (c >= 'a' && c <= 'z') c = c - 'a' + 'A';
         // A repeated header keeps its first value: SSDP headers are single-valued.
-        m.headers.emplace(std::move(upper), printable(trim(line.substr(colon + 1))));
+        m.headers.emplace(std::move(upper), header_value(line.substr(colon + 1)));
     }
     if (!start_seen) return refuse(why, "no complete start line");
     return m;

@@ -15,8 +15,8 @@ struct SsdpMessage {
 };
 
 // Lines end in CRLF or LF; a last line without its line end may be cut by the copy and is
-// dropped. A repeated header keeps its first value. Bytes that are not printable ASCII are
-// shown as '?'.
+// dropped. A repeated header keeps its first value. Text goes through text::printable:
+// valid UTF-8 kept, invalid bytes and control characters shown as \xNN.
 std::optional<SsdpMessage> parse_ssdp(std::span<const uint8_t> udp_payload, std::string* why = nullptr);
 
 }  // namespace warden::identity

@@ -4,9 +4,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cstring>
-#include <map>
-#include <span>
 
 namespace warden::identity {
 
@@ -102,102 +99,21 @@ bool nested_repetition(std::string_view pattern) {
     return false;
 }
 
-using yamlfile::column_of;
+using yamlfile::Checker;
 using yamlfile::describe;
-using yamlfile::is_quoted;
+using yamlfile::first_at;
+using yamlfile::FirstSeen;
 using yamlfile::line_of;
-using yamlfile::value_mark;
+using yamlfile::Value;
 
-// Collects every problem with its position and key path.
-class Loader {
-public:
-    explicit Loader(std::string file) : file_(std::move(file)) {}
-    std::vector<policy::Diagnostic> errors;
-
-    void error(const YAML::Mark& at, std::string key, std::string message) {
-        errors.push_back({file_, line_of(at), column_of(at), std::move(key), std::move(message)});
+// A non-empty text: a pattern that is empty would match every value.
+std::optional<std::string> non_empty_text(Checker& c, const Value& v, std::string_view what) {
+    if (v.node.IsScalar() && v.node.Scalar().empty()) {
+        c.error(v.mark, v.path, "expected " + std::string(what) + ", found " + describe(v.node));
+        return std::nullopt;
     }
-
-    struct Entry {
-        std::string name;
-        YAML::Node key, value;
-        YAML::Mark mark;  // of the value (or the key when empty)
-        std::string path;
-    };
-
-    // The entries of a mapping whose keys are all in `allowed`, each once.
-    std::optional<std::vector<Entry>> mapping(const YAML::Node& node, const YAML::Mark& at,
-                                              const std::string& path,
-                                              std::span<const std::string_view> allowed,
-                                              std::string_view what) {
-        if (!node.IsMap()) {
-            error(at, path, "expected " + std::string(what) + ", found " + describe(node));
-            return std::nullopt;
-        }
-        std::vector<Entry> out;
-        std::map<std::string, int> seen;
-        for (const auto& kv : node) {
-            YAML::Node key = kv.first, value = kv.second;
-            if (!key.IsScalar()) {
-                error(key.Mark(), path, "expected a key name, found " + describe(key));
-                continue;
-            }
-            std::string name = key.Scalar();
-            std::string sub = path.empty() ? name : path + "." + name;
-            if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-                std::string list;
-                for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-                error(key.Mark(), sub, "unknown key; expected one of: " + list);
-                continue;
-            }
-            auto [first, fresh] = seen.emplace(name, line_of(key.Mark()));
-            if (!fresh) {
-                error(key.Mark(), sub,
-                      "duplicate key (first at line " + std::to_string(first->second) + ")");
-                continue;
-            }
-            out.push_back({name, key, value, value_mark(key, value), sub});
-        }
-        return out;
-    }
-
-    std::optional<long> integer(const Entry& e, long min, long max) {
-        std::string what =
-            "a whole number from " + std::to_string(min) + " to " + std::to_string(max);
-        if (!e.value.IsScalar()) {
-            error(e.mark, e.path, "expected " + what + ", found " + describe(e.value));
-            return std::nullopt;
-        }
-        if (is_quoted(e.value)) {
-            error(e.mark, e.path,
-                  "expected " + what + ", found the quoted text " + describe(e.value) +
-                      " (write it without quotes)");
-            return std::nullopt;
-        }
-        const std::string& s = e.value.Scalar();
-        size_t digits_from = !s.empty() && (s[0] == '-' || s[0] == '+') ? 1 : 0;
-        bool ok = s.size() > digits_from && s.size() <= 12 &&
-                  std::all_of(s.begin() + digits_from, s.end(),
-                              [](char c) { return c >= '0' && c <= '9'; });
-        long n = ok ? std::stol(s) : 0;
-        if (!ok || n < min || n > max) {
-            error(e.mark, e.path, "expected " + what + ", found " + describe(e.value));
-            return std::nullopt;
-        }
-        return n;
-    }
-
-    std::optional<std::string> text(const Entry& e, std::string_view what) {
-        if (!e.value.IsScalar() || e.value.Scalar().empty()) {
-            error(e.mark, e.path, "expected " + std::string(what) + ", found " + describe(e.value));
-            return std::nullopt;
-        }
-        return e.value.Scalar();
-    }
-
-private:
-    std::string file_;
-};
+    return c.text(v, what);
+}
 
 std::string known_types() {
     std::string out;
@@ -215,113 +131,107 @@ std::vector<std::string> all_types() {
     return out;
 }
 
-void read_types(Loader& l, const Loader::Entry& e, std::vector<std::string>& out) {
-    if (!e.value.IsSequence() || e.value.size() == 0) {
-        l.error(
-            e.mark, e.path,
-            "expected a list of device types (" + known_types() + "), found " + describe(e.value));
+void read_types(Checker& c, const Value& v, std::vector<std::string>& out) {
+    std::string what = "a list of device types (" + known_types() + ")";
+    auto items = c.list(v, what);
+    if (!items) return;
+    if (items->empty()) {
+        c.error(v.mark, v.path, "expected " + what + ", found " + describe(v.node));
         return;
     }
     std::vector<std::string> types;
-    size_t i = 0;
-    for (const auto& item : e.value) {
-        std::string path = e.path + "[" + std::to_string(i++) + "]";
-        YAML::Mark at = item.Mark().is_null() ? e.mark : item.Mark();
-        if (!item.IsScalar() || !policy::parse_device_type(item.Scalar())) {
-            l.error(at, path, "expected one of " + known_types() + ", found " + describe(item));
+    FirstSeen<std::string> seen;
+    for (const auto& item : *items) {
+        auto name = item.node.IsScalar() ? c.text(item, "a device type") : std::nullopt;
+        if (!name || !policy::parse_device_type(*name)) {
+            if (!item.node.IsScalar() || name)
+                c.error(item.mark, item.path, "expected one of " + known_types() + ", found " + describe(item.node));
             continue;
         }
-        if (std::find(types.begin(), types.end(), item.Scalar()) != types.end()) {
-            l.error(at, path, "'" + item.Scalar() + "' is listed twice");
+        if (auto first = seen.repeat(*name, item.mark)) {
+            c.error(item.mark, item.path, "'" + *name + "' is listed twice " + first_at(*first));
             continue;
         }
-        types.push_back(item.Scalar());
+        types.push_back(*name);
     }
     out = std::move(types);
 }
 
-std::optional<TypeRule> read_rule(Loader& l, const YAML::Node& node, const YAML::Mark& at,
-                                  const std::string& path, const std::vector<std::string>& types) {
+std::optional<TypeRule> read_rule(Checker& c, const Value& v, const std::vector<std::string>& types) {
     static constexpr std::string_view keys[] = {
         "type",         "weight",   "vendor", "hostname",  "vendor_class", "dhcp_fingerprint",
         "mdns_service", "dns_name", "model",  "random_mac"};
-    auto entries =
-        l.mapping(node, at, path, keys, "a rule: a mapping with type, weight and one match key");
-    if (!entries) return std::nullopt;
+    std::string what = "a rule: a mapping with type, weight and one match key";
+    if (v.node.IsNull()) {  // an empty mapping would only say "missing" twice
+        c.error(v.mark, v.path, "expected " + what + ", found nothing");
+        return std::nullopt;
+    }
+    auto fields = c.mapping(v, keys, what);
+    if (!fields) return std::nullopt;
     TypeRule rule;
-    rule.line = line_of(at);
-    bool ok = true, have_type = false, have_weight = false;
-    std::vector<const Loader::Entry*> matches;
-    for (const auto& e : *entries) {
-        if (e.name == "type") {
-            have_type = true;
-            auto t = l.text(e, "a device type");
-            if (!t) {
-                ok = false;
-            } else if (*t == "unknown") {
-                l.error(e.mark, e.path, "a rule cannot vote for unknown; name a device type");
-                ok = false;
-            } else if (std::find(types.begin(), types.end(), *t) == types.end()) {
-                std::string list;
-                for (const auto& x : types)
-                    if (x != "unknown") list += (list.empty() ? "" : ", ") + x;
-                l.error(e.mark, e.path, "unknown type '" + *t + "'; expected one of: " + list);
-                ok = false;
-            } else {
-                rule.type = *t;
-            }
-        } else if (e.name == "weight") {
-            have_weight = true;
-            auto w = l.integer(e, -max_weight, max_weight);
-            if (!w) {
-                ok = false;
-            } else if (*w == 0) {
-                l.error(e.mark, e.path,
-                        "a weight of 0 changes nothing; expected a non-zero number");
-                ok = false;
-            } else {
-                rule.weight = static_cast<int>(*w);
-            }
+    rule.line = line_of(v.mark);
+    bool ok = true;
+    if (const yamlfile::Field* f = c.required(*fields, "type", "the device type this rule votes for")) {
+        auto t = non_empty_text(c, f->value, "a device type");
+        if (!t) {
+            ok = false;
+        } else if (*t == "unknown") {
+            c.error(f->value.mark, f->value.path, "a rule cannot vote for unknown; name a device type");
+            ok = false;
+        } else if (std::find(types.begin(), types.end(), *t) == types.end()) {
+            std::string list;
+            for (const auto& x : types)
+                if (x != "unknown") list += (list.empty() ? "" : ", ") + x;
+            c.error(f->value.mark, f->value.path, "unknown type '" + *t + "'; expected one of: " + list);
+            ok = false;
         } else {
-            matches.push_back(&e);
+            rule.type = *t;
         }
-    }
-    if (!have_type) {
-        l.error(at, path + ".type", "missing; expected the device type this rule votes for");
+    } else {
         ok = false;
     }
-    if (!have_weight) {
-        l.error(at, path + ".weight", "missing; expected a number, e.g. weight: 30");
+    if (const yamlfile::Field* f = c.required(*fields, "weight", "a number, e.g. weight: 30")) {
+        auto w = c.whole_number(f->value, -max_weight, max_weight);
+        if (!w) {
+            ok = false;
+        } else if (*w == 0) {
+            c.error(f->value.mark, f->value.path, "a weight of 0 changes nothing; expected a non-zero number");
+            ok = false;
+        } else {
+            rule.weight = static_cast<int>(*w);
+        }
+    } else {
         ok = false;
     }
+    std::vector<const yamlfile::Field*> matches;
+    for (const auto& f : fields->found)
+        if (f.name != "type" && f.name != "weight") matches.push_back(&f);
     if (matches.size() != 1) {
-        std::string what =
+        std::string expected =
             "exactly one match key (vendor, hostname, vendor_class, "
             "dhcp_fingerprint, mdns_service, dns_name, model or random_mac)";
         if (matches.empty())
-            l.error(at, path, "no match key; expected " + what);
+            c.error(v.mark, v.path, "no match key; expected " + expected);
         else
-            l.error(matches[1]->key.Mark(), matches[1]->path,
-                    "a second match key in one rule; expected " + what +
-                        " (write two rules to count both)");
+            c.error(matches[1]->key_mark, matches[1]->value.path,
+                    "a second match key in one rule; expected " + expected + " (write two rules to count both)");
         return std::nullopt;
     }
-    const Loader::Entry& m = *matches[0];
+    const Value& m = matches[0]->value;
     for (const auto& f : field_names)
-        if (f.key == m.name) rule.field = f.field;
+        if (f.key == matches[0]->name) rule.field = f.field;
     if (rule.field == Field::random_mac) {
-        if (!m.value.IsScalar() || m.value.Scalar() != "true") {
-            l.error(m.mark, m.path,
-                    "expected true (the rule counts devices with a randomised MAC), found " +
-                        describe(m.value));
+        if (!m.node.IsScalar() || m.node.Scalar() != "true") {
+            c.error(m.mark, m.path,
+                    "expected true (the rule counts devices with a randomised MAC), found " + describe(m.node));
             return std::nullopt;
         }
     } else {
-        auto pattern = l.text(m, "a regular expression (ECMAScript, case-insensitive)");
+        auto pattern = non_empty_text(c, m, "a regular expression (ECMAScript, case-insensitive)");
         if (!pattern) return std::nullopt;
         rule.pattern = *pattern;
         if (nested_repetition(rule.pattern)) {
-            l.error(m.mark, m.path,
+            c.error(m.mark, m.path,
                     "/" + rule.pattern +
                         "/ repeats a group that holds a repetition itself; "
                         "its matching time can grow exponentially with the text, which devices "
@@ -330,10 +240,9 @@ std::optional<TypeRule> read_rule(Loader& l, const YAML::Node& node, const YAML:
             return std::nullopt;
         }
         try {
-            rule.regex = std::regex(
-                rule.pattern, std::regex::ECMAScript | std::regex::icase | std::regex::nosubs);
+            rule.regex = std::regex(rule.pattern, std::regex::ECMAScript | std::regex::icase | std::regex::nosubs);
         } catch (const std::regex_error& e) {
-            l.error(m.mark, m.path, "bad regular expression /" + rule.pattern + "/: " + e.what());
+            c.error(m.mark, m.path, "bad regular expression /" + rule.pattern + "/: " + e.what());
             return std::nullopt;
         }
     }
@@ -350,72 +259,41 @@ std::string_view to_string(Field field) {
 }
 
 DeviceTypesLoad DeviceTypes::load_text(std::string_view yaml, const std::string& name) {
-    DeviceTypesLoad out;
-    Loader l(name);
-    YAML::Node root;
-    try {
-        root = YAML::Load(std::string(yaml));
-    } catch (const YAML::Exception& e) {
-        l.error(e.mark, "", e.msg.empty() ? "invalid YAML" : e.msg);
-        out.errors = std::move(l.errors);
-        return out;
-    }
     static uint64_t loads = 0;
     DeviceTypes rules;
     rules.id_ = ++loads;
     rules.source_ = name;
     rules.types_ = all_types();
-    try {
+    Checker c(name);
+    if (auto root = c.parse(yaml, "device-type rules file")) {
         static constexpr std::string_view keys[] = {"types", "min_score", "rules"};
-        auto top =
-            l.mapping(root, root.Mark(), "", keys, "a mapping with types, min_score and rules");
-        if (top) {
-            const Loader::Entry* rules_entry = nullptr;
-            // types first: the rules are checked against it wherever it is in the file.
-            for (const auto& e : *top)
-                if (e.name == "types") read_types(l, e, rules.types_);
-            for (const auto& e : *top) {
-                if (e.name == "min_score") {
-                    if (auto n = l.integer(e, 1, max_min_score))
-                        rules.min_score_ = static_cast<int>(*n);
-                } else if (e.name == "rules") {
-                    rules_entry = &e;
-                }
+        try {
+            auto fields = c.mapping(Checker::root(*root), keys, "a mapping with types, min_score and rules");
+            if (fields) {
+                // types first: the rules are checked against it wherever it is in the file.
+                if (auto f = fields->get("types")) read_types(c, f->value, rules.types_);
+                if (auto f = fields->get("min_score"))
+                    if (auto n = c.whole_number(f->value, 1, max_min_score)) rules.min_score_ = static_cast<int>(*n);
+                if (auto f = c.required(*fields, "rules", "a list of rules"))
+                    if (auto items = c.list(f->value, "a list of rules"))
+                        for (const auto& item : *items)
+                            if (auto rule = read_rule(c, item, rules.types_)) rules.rules_.push_back(std::move(*rule));
             }
-            if (!rules_entry) {
-                l.error(root.Mark(), "rules", "missing; expected a list of rules");
-            } else if (!rules_entry->value.IsSequence()) {
-                l.error(rules_entry->mark, rules_entry->path,
-                        "expected a list of rules, found " + describe(rules_entry->value));
-            } else {
-                size_t i = 0;
-                for (const auto& item : rules_entry->value) {
-                    std::string path = "rules[" + std::to_string(i++) + "]";
-                    YAML::Mark at = item.Mark().is_null() ? rules_entry->mark : item.Mark();
-                    if (auto rule = read_rule(l, item, at, path, rules.types_))
-                        rules.rules_.push_back(std::move(*rule));
-                }
-            }
+        } catch (const YAML::Exception& e) {
+            c.error(e.mark, "", std::string("unexpected YAML error: ") + e.what());
         }
-    } catch (const YAML::Exception& e) {
-        l.error(e.mark, "", std::string("unexpected YAML error: ") + e.what());
     }
-    std::stable_sort(l.errors.begin(), l.errors.end(), [](const auto& a, const auto& b) {
-        return std::pair(a.line, a.column) < std::pair(b.line, b.column);
-    });
-    out.errors = std::move(l.errors);
+    c.sort_by_position();
+    DeviceTypesLoad out;
+    out.errors = std::move(c.errors);
     if (out.errors.empty()) out.rules = std::move(rules);
     return out;
 }
 
 DeviceTypesLoad DeviceTypes::load_file(const std::string& path) {
-    yamlfile::FileText file = yamlfile::read_file(path);
-    if (file.ok()) return load_text(file.text, path);
     DeviceTypesLoad out;
-    out.errors.push_back(
-        {path, 0, 0, "",
-         file.too_large ? "larger than 1 MiB: not a device-type rules file"
-                        : std::string("cannot read the device-type rules: ") + std::strerror(file.error)});
+    if (auto text = yamlfile::read_file(path, "device-type rules file", out.errors))
+        return load_text(*text, path);
     return out;
 }
 

@@ -1,5 +1,6 @@
 // Reading untrusted bytes in network order (used by the identity parsers only): a cursor that
-// never reads past its span, and the text conversions the parsers share.
+// never reads past its span, and the conversions the parsers share (text a device chose goes
+// through text::printable, as every text from outside does).
 #pragma once
 
 #include <cstddef>
@@ -55,16 +56,6 @@ private:
 };
 
 inline bool is_printable(uint8_t c) { return c >= 0x20 && c <= 0x7e; }
-
-// Text a device chose (hostname, vendor class): printable ASCII kept, anything else shown
-// as '?', at most max_bytes, so it can be printed and logged as it is.
-inline std::string printable(std::span<const uint8_t> bytes, size_t max_bytes = 255) {
-    std::string out;
-    size_t n = bytes.size() < max_bytes ? bytes.size() : max_bytes;
-    out.reserve(n);
-    for (size_t i = 0; i < n; ++i) out.push_back(is_printable(bytes[i]) ? static_cast<char>(bytes[i]) : '?');
-    return out;
-}
 
 inline std::string hex(std::span<const uint8_t> bytes) {
     static constexpr char digits[] = "0123456789abcdef";

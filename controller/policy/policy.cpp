@@ -3,13 +3,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
-#include <cstring>
-#include <map>
-#include <span>
-#include <sstream>
-
-#include <yaml-cpp/eventhandler.h>
 
 namespace warden::policy {
 
@@ -17,11 +10,9 @@ namespace warden::policy {
 
 namespace {
 
-template <typename E>
-struct Name {
-    std::string_view text;
-    E value;
-};
+using yamlfile::Name;
+using yamlfile::name_of;
+using yamlfile::value_of;
 
 constexpr Name<XdpMode> xdp_mode_names[] = {
     {dataplane::xdp_mode_name(XdpMode::native), XdpMode::native},
@@ -48,31 +39,6 @@ constexpr Name<DeviceType> device_type_names[] = {{"camera", DeviceType::camera}
                                                   {"console", DeviceType::console},
                                                   {"unknown", DeviceType::unknown}};
 
-template <typename E, size_t N>
-std::string_view name_of(const Name<E> (&table)[N], E value) {
-    for (const auto& n : table)
-        if (n.value == value) return n.text;
-    return "?";
-}
-
-template <typename E, size_t N>
-std::optional<E> value_of(const Name<E> (&table)[N], std::string_view text) {
-    for (const auto& n : table)
-        if (n.text == text) return n.value;
-    return std::nullopt;
-}
-
-// "native, generic or auto"
-template <typename E, size_t N>
-std::string list_names(const Name<E> (&table)[N]) {
-    std::string out;
-    for (size_t i = 0; i < N; ++i) {
-        if (i) out += i + 1 == N ? " or " : ", ";
-        out += table[i].text;
-    }
-    return out;
-}
-
 }  // namespace
 
 std::string_view to_string(LogLevel v) { return name_of(log_level_names, v); }
@@ -86,16 +52,7 @@ std::optional<DeviceType> parse_device_type(std::string_view s) {
     return value_of(device_type_names, s);
 }
 
-// ---- diagnostics and policy helpers ----
-
-std::string Diagnostic::str() const {
-    std::string out = file;
-    if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
-    out += ": ";
-    if (!key.empty()) out += key + ": ";
-    out += message;
-    return out;
-}
+// ---- policy helpers ----
 
 bool Policy::is_exempt(const net::Mac& mac) const {
     return std::find(exempt.begin(), exempt.end(), mac) != exempt.end();
@@ -143,243 +100,24 @@ std::optional<Listen> parse_listen(std::string_view text, std::string* why) {
     return out;
 }
 
-// ---- the checker: walks the YAML tree, converts values, collects every problem ----
+// ---- the checker: yamlfile's, plus the policy's own kinds of value ----
 
 namespace {
 
-// A value to check, with the key path that leads to it and the position to blame.
-struct Value {
-    YAML::Node node;
-    YAML::Mark mark;
-    std::string path;
-};
-
-struct Field {
-    std::string name;
-    Value value;
-};
-
-// The recognised keys of one mapping, in file order.
-struct Fields {
-    std::vector<Field> found;
-    YAML::Mark mark;  // of the mapping's own key, where "missing" is reported
-    std::string path;
-
-    const Field* get(std::string_view name) const {
-        for (const auto& f : found)
-            if (f.name == name) return &f;
-        return nullptr;
-    }
-};
-
-std::string join(std::string_view path, std::string_view key) {
-    if (path.empty()) return std::string(key);
-    return std::string(path) + "." + std::string(key);
-}
-
-std::string index(std::string_view path, size_t i) {
-    return std::string(path) + "[" + std::to_string(i) + "]";
-}
-
-using yamlfile::column_of;
 using yamlfile::describe;
-using yamlfile::is_quoted;
-using yamlfile::line_of;
+using yamlfile::Field;
+using yamlfile::Fields;
+using yamlfile::first_at;
+using yamlfile::FirstSeen;
+using yamlfile::Value;
 using text::format_duration;
 using text::format_size;
 using text::parse_duration;
 using text::parse_size;
 
-size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<size_t> row(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (size_t i = 1; i <= a.size(); ++i) {
-        size_t diagonal = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= b.size(); ++j) {
-            size_t above = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
-            diagonal = above;
-        }
-    }
-    return row[b.size()];
-}
-
-// Remembers where each value was first seen, so a repeat names both places.
-template <typename K>
-class FirstSeen {
+class Checker : public yamlfile::Checker {
 public:
-    // nullopt the first time `value` is seen; the line of its first appearance after that.
-    std::optional<int> repeat(const K& value, const YAML::Mark& at) {
-        auto [it, fresh] = lines_.emplace(value, line_of(at));
-        if (fresh) return std::nullopt;
-        return it->second;
-    }
-
-private:
-    std::map<K, int, std::less<>> lines_;
-};
-
-std::string first_at(int line) { return "(first at line " + std::to_string(line) + ")"; }
-
-class Checker {
-public:
-    Checker(std::string file, LoadResult& out) : file_(std::move(file)), out_(out) {}
-
-    void error(const YAML::Mark& at, std::string key, std::string message) {
-        out_.errors.push_back(
-            {file_, line_of(at), column_of(at), std::move(key), std::move(message)});
-    }
-    void warning(const YAML::Mark& at, std::string key, std::string message) {
-        out_.warnings.push_back(
-            {file_, line_of(at), column_of(at), std::move(key), std::move(message)});
-    }
-
-    // The value of a mapping entry, blamed on its key when empty (yamlfile::value_mark).
-    static Value entry_value(const YAML::Node& key, const YAML::Node& value, std::string path) {
-        return {value, yamlfile::value_mark(key, value), std::move(path)};
-    }
-
-    // Checks that v is a mapping (an empty value counts as an empty one) with only the
-    // allowed keys, each once. Unknown and duplicate keys are reported and left out.
-    std::optional<Fields> mapping(const Value& v, std::span<const std::string_view> allowed,
-                                  std::string_view what) {
-        Fields fields{{}, v.mark, v.path};
-        if (v.node.IsNull()) return fields;
-        if (!v.node.IsMap()) {
-            error(v.mark, v.path, "expected " + std::string(what) + ", found " + describe(v.node));
-            return std::nullopt;
-        }
-        FirstSeen<std::string> seen;
-        // Copies, not references: yaml-cpp's iterators hand out temporaries.
-        for (const auto& entry : v.node) {
-            YAML::Node key = entry.first;
-            if (!key.IsScalar()) {
-                error(key.Mark(), v.path, "expected a key name, found " + describe(key));
-                continue;
-            }
-            std::string name = key.Scalar();
-            std::string path = join(v.path, name);
-            if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-                error(key.Mark(), path, unknown_key_message(name, allowed));
-                continue;
-            }
-            if (auto first = seen.repeat(name, key.Mark())) {
-                error(key.Mark(), path, "duplicate key " + first_at(*first));
-                continue;
-            }
-            fields.found.push_back({name, entry_value(key, entry.second, path)});
-        }
-        return fields;
-    }
-
-    // A required entry that is absent is reported at the mapping that should hold it.
-    const Field* required(const Fields& fields, std::string_view name, std::string_view what) {
-        const Field* f = fields.get(name);
-        if (!f)
-            error(fields.mark, join(fields.path, name), "missing; expected " + std::string(what));
-        return f;
-    }
-
-    // The items of a list (an empty value counts as an empty list).
-    std::optional<std::vector<Value>> list(const Value& v, std::string_view what) {
-        std::vector<Value> items;
-        if (v.node.IsNull()) return items;
-        if (!v.node.IsSequence()) {
-            std::string hint;
-            if (v.node.IsScalar()) hint = " (write [" + v.node.Scalar() + "] for a list of one)";
-            error(v.mark, v.path,
-                  "expected " + std::string(what) + ", found " + describe(v.node) + hint);
-            return std::nullopt;
-        }
-        size_t i = 0;
-        for (YAML::Node item : v.node) {
-            YAML::Mark at = item.Mark().is_null() ? v.mark : item.Mark();
-            items.push_back({item, at, index(v.path, i++)});
-        }
-        return items;
-    }
-
-    // Any scalar, as text (a plain 123 is the text "123" here).
-    std::optional<std::string> text(const Value& v, std::string_view what) {
-        if (!v.node.IsScalar()) {
-            error(v.mark, v.path, "expected " + std::string(what) + ", found " + describe(v.node));
-            return std::nullopt;
-        }
-        return v.node.Scalar();
-    }
-
-    // A plain (unquoted) scalar, for numbers and booleans.
-    std::optional<std::string> plain(const Value& v, std::string_view what) {
-        auto s = text(v, what);
-        if (s && is_quoted(v.node)) {
-            error(v.mark, v.path,
-                  "expected " + std::string(what) + ", found the quoted text " + describe(v.node) +
-                      " (write it without quotes)");
-            return std::nullopt;
-        }
-        return s;
-    }
-
-    std::optional<uint64_t> whole_number(const Value& v, uint64_t min, uint64_t max) {
-        std::string what =
-            "a whole number from " + std::to_string(min) + " to " + std::to_string(max);
-        auto s = plain(v, what);
-        if (!s) return std::nullopt;
-        bool digits =
-            !s->empty() && s->size() <= 19 &&
-            std::all_of(s->begin(), s->end(), [](char c) { return c >= '0' && c <= '9'; });
-        uint64_t n = digits ? std::stoull(*s) : 0;
-        if (!digits || n < min || n > max) {
-            error(v.mark, v.path, "expected " + what + ", found " + describe(v.node));
-            return std::nullopt;
-        }
-        return n;
-    }
-
-    // A plain decimal like 4, 0.5 or 1.25: no signs, exponents, hex, inf or nan, so what
-    // the operator reads is what the engine uses.
-    std::optional<double> decimal(const Value& v, double min, double max) {
-        std::string what = "a number from " + plain_number(min) + " to " + plain_number(max);
-        auto s = plain(v, what);
-        if (!s) return std::nullopt;
-        size_t dot = s->find('.');
-        auto digits = [](std::string_view part) {
-            return !part.empty() && part.size() <= 12 &&
-                   std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
-        };
-        bool ok = dot == std::string::npos
-                      ? digits(*s)
-                      : digits(std::string_view(*s).substr(0, dot)) &&
-                            digits(std::string_view(*s).substr(dot + 1));
-        double n = ok ? std::strtod(s->c_str(), nullptr) : 0;
-        if (!ok || n < min || n > max) {
-            error(v.mark, v.path, "expected " + what + ", found " + describe(v.node));
-            return std::nullopt;
-        }
-        return n;
-    }
-
-    // YAML 1.2 booleans only: yes/no/on/off mean booleans in YAML 1.1 and text in 1.2, so
-    // they are refused rather than guessed at.
-    std::optional<bool> boolean(const Value& v) {
-        auto s = plain(v, "true or false");
-        if (!s) return std::nullopt;
-        if (*s == "true" || *s == "True" || *s == "TRUE") return true;
-        if (*s == "false" || *s == "False" || *s == "FALSE") return false;
-        error(v.mark, v.path, "expected true or false, found " + describe(v.node));
-        return std::nullopt;
-    }
-
-    template <typename E, size_t N>
-    std::optional<E> choice(const Value& v, const Name<E> (&table)[N]) {
-        std::string what = list_names(table);
-        auto s = text(v, what);
-        if (!s) return std::nullopt;
-        auto value = value_of(table, *s);
-        if (!value) error(v.mark, v.path, "expected " + what + ", found " + describe(v.node));
-        return value;
-    }
+    using yamlfile::Checker::Checker;
 
     std::optional<milliseconds> duration(const Value& v, milliseconds min, milliseconds max) {
         std::string range = "from " + format_duration(min) + " to " + format_duration(max);
@@ -466,17 +204,6 @@ public:
         return s;
     }
 
-    std::optional<std::string> absolute_path(const Value& v) {
-        auto s = text(v, "an absolute path");
-        if (!s) return std::nullopt;
-        if (s->empty() || (*s)[0] != '/') {
-            error(v.mark, v.path,
-                  "expected an absolute path (starting with '/'), found " + describe(v.node));
-            return std::nullopt;
-        }
-        return s;
-    }
-
     // A name shown in tables: one line, not empty, not too long.
     std::optional<std::string> display_name(const Value& v) {
         auto s = text(v, "a device name");
@@ -492,34 +219,6 @@ public:
         return s;
     }
 
-private:
-    static std::string plain_number(double v) {
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%g", v);
-        return buf;
-    }
-
-    static std::string unknown_key_message(std::string_view name,
-                                           std::span<const std::string_view> allowed) {
-        std::string message = "unknown key";
-        std::string_view closest;
-        size_t best = 3;  // suggest only close misspellings
-        for (auto candidate : allowed) {
-            size_t d = edit_distance(name, candidate);
-            if (d < best && d < candidate.size() / 2 + 1) {
-                best = d;
-                closest = candidate;
-            }
-        }
-        if (!closest.empty()) message += " (did you mean '" + std::string(closest) + "'?)";
-        message += "; expected one of: ";
-        for (size_t i = 0; i < allowed.size(); ++i)
-            message += (i ? ", " : "") + std::string(allowed[i]);
-        return message;
-    }
-
-    std::string file_;
-    LoadResult& out_;
 };
 
 // ---- the sections of the policy ----
@@ -614,7 +313,7 @@ void read_map_sizes(Checker& c, const Value& v, MapSizes& out) {
     if (auto f = fields->get("events_kb")) {
         if (auto kb = c.whole_number(f->value, events_kb_bounds.min, events_kb_bounds.max)) {
             uint64_t rounded = 1;
-            while (rounded < *kb) rounded <<= 1;
+            while (rounded < uint64_t(*kb)) rounded <<= 1;
             if (!is_power_of_two(*kb))
                 c.warning(f->value.mark, f->value.path,
                           std::to_string(*kb) + " KiB rounded up to " + std::to_string(rounded) +
@@ -695,7 +394,7 @@ void read_devices(Checker& c, const Value& v, std::vector<NamedDevice>& out) {
         if (auto f = fields->get("type")) type = c.choice(f->value, device_type_names);
         std::optional<std::string> notes = "";
         if (auto f = fields->get("notes"); f && !f->value.node.IsNull())
-            notes = c.text(f->value, "free text");
+            notes = c.free_text(f->value, "free text");
 
         if (mac && name && type && notes) out.push_back({*mac, *name, *type, *notes});
     }
@@ -1159,130 +858,32 @@ void read_policy(Checker& c, const YAML::Node& root, Policy& policy) {
     if (auto f = fields->get("detectors")) read_detectors(c, f->value, policy.detectors);
 }
 
-// Finds where the documents of a stream start and whether they hold anything, without
-// building them. YAML::LoadAll is not used: on a stray ',' outside brackets yaml-cpp 0.7
-// returns the same empty document forever and LoadAll fills memory (jbeder/yaml-cpp#1040,
-// fixed upstream by #1319 after 0.8). Here the caller stops after a few documents, and two
-// documents starting at one position mean the parser is stuck on that token.
-class DocumentScan final : public YAML::EventHandler {
-public:
-    struct Document {
-        YAML::Mark start;
-        YAML::Mark root;
-        bool has_content = false;
-    };
-    std::vector<Document> documents;
-
-    std::optional<YAML::Mark> stuck_at() const {
-        for (size_t i = 1; i < documents.size(); ++i)
-            if (documents[i].start.pos == documents[i - 1].start.pos) return documents[i].start;
-        return std::nullopt;
-    }
-
-    void OnDocumentStart(const YAML::Mark& mark) override {
-        documents.push_back({mark, mark, false});
-        depth_ = 0;
-    }
-    void OnDocumentEnd() override {}
-    void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { root(mark, false); }
-    void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { root(mark, true); }
-    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
-                  const std::string&) override {
-        root(mark, true);
-    }
-    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
-                         YAML::EmitterStyle::value) override {
-        root(mark, true);
-        ++depth_;
-    }
-    void OnSequenceEnd() override { --depth_; }
-    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
-                    YAML::EmitterStyle::value) override {
-        root(mark, true);
-        ++depth_;
-    }
-    void OnMapEnd() override { --depth_; }
-
-private:
-    void root(const YAML::Mark& mark, bool content) {
-        if (depth_ != 0 || documents.empty()) return;
-        documents.back().root = mark;
-        documents.back().has_content = content;
-    }
-    int depth_ = 0;
-};
-
 }  // namespace
 
 LoadResult load_text(std::string_view yaml, const std::string& name) {
     LoadResult out;
-    Checker c(name, out);
-    std::string text(yaml);
-    DocumentScan scan;
-    YAML::Node root;
-    try {
-        std::istringstream in(text);
-        YAML::Parser parser(in);
-        // Two documents tell whether there is a second; a third catches the stuck parser.
-        for (int i = 0; i < 3 && parser.HandleNextDocument(scan); ++i) {
-        }
-        if (auto stuck = scan.stuck_at()) {
-            char found =
-                stuck->pos >= 0 && size_t(stuck->pos) < text.size() ? text[stuck->pos] : '?';
-            c.error(
-                *stuck, "",
-                found == ','
-                    ? std::string("unexpected ','; commas separate items only inside [ ] or { }")
-                    : std::string("unexpected '") + found + "'");
-            return out;
-        }
-        root = YAML::Load(text);
-    } catch (const YAML::Exception& e) {
-        // One syntax error: yaml-cpp stops at the first.
-        c.error(e.mark, "", e.msg.empty() ? "invalid YAML" : e.msg);
-        return out;
-    }
-    if (scan.documents.empty()) {
-        c.error(YAML::Mark(), "interfaces",
-                "missing: the file is empty; expected at least interfaces.wan and interfaces.lan");
-        return out;
-    }
-    // An empty document after a stray '---' is harmless; one with content is not.
-    for (size_t i = 1; i < scan.documents.size(); ++i) {
-        if (scan.documents[i].has_content) {
-            c.error(scan.documents[i].root, "",
-                    "a second YAML document (after '---'); a policy file holds one");
-            break;
-        }
-    }
-
+    Checker c(name);
     Policy policy;
     policy.source = name;
-    try {
-        read_policy(c, root, policy);
-    } catch (const YAML::Exception& e) {
-        // Not expected (the checker only reads node types and scalars), but a policy check
-        // must report, not crash.
-        c.error(e.mark, "", std::string("unexpected YAML error: ") + e.what());
+    if (auto root = c.parse(yaml, "policy file")) {
+        try {
+            read_policy(c, *root, policy);
+        } catch (const YAML::Exception& e) {
+            // Not expected (the checker only reads node types and scalars), but a policy
+            // check must report, not crash.
+            c.error(e.mark, "", std::string("unexpected YAML error: ") + e.what());
+        }
     }
-    // Sections are checked in a fixed order; report in file order, as an editor walks it.
-    auto by_position = [](const Diagnostic& x, const Diagnostic& y) {
-        return std::pair(x.line, x.column) < std::pair(y.line, y.column);
-    };
-    std::stable_sort(out.errors.begin(), out.errors.end(), by_position);
-    std::stable_sort(out.warnings.begin(), out.warnings.end(), by_position);
+    c.sort_by_position();
+    out.errors = std::move(c.errors);
+    out.warnings = std::move(c.warnings);
     if (out.errors.empty()) out.policy = std::move(policy);
     return out;
 }
 
 LoadResult load_file(const std::string& path) {
-    yamlfile::FileText file = yamlfile::read_file(path);
-    if (file.ok()) return load_text(file.text, path);
     LoadResult out;
-    out.errors.push_back({path, 0, 0, "",
-                          file.too_large
-                              ? "larger than 1 MiB: not a policy file"
-                              : std::string("cannot read the policy file: ") + std::strerror(file.error)});
+    if (auto text = yamlfile::read_file(path, "policy file", out.errors)) return load_text(*text, path);
     return out;
 }
 

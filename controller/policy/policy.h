@@ -17,24 +17,15 @@
 #include "net/address.h"
 #include "text/level.h"
 #include "text/units.h"
+#include "yamlfile/yamlfile.h"
 #include "warden/abi.h"  // default map sizes and pin dir: one place for both sides
 
 namespace warden::policy {
 
 using std::chrono::milliseconds;
 
-// One problem found in a policy file. line and column are 1-based; 0 means the problem has
-// no position (the file could not be read).
-struct Diagnostic {
-    std::string file;
-    int line = 0;
-    int column = 0;
-    std::string key;      // path of the key, e.g. "devices[2].mac"; empty for syntax errors
-    std::string message;  // what was found and what was expected
-
-    // "policy.yaml:12:5: map_sizes.devices: expected ..., found ..."
-    std::string str() const;
-};
+// One problem found in a policy file, with file:line:column and the key path.
+using Diagnostic = yamlfile::Diagnostic;
 
 using dataplane::XdpMode;
 enum class LogLevel { debug, info, warn, error };

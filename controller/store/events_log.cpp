@@ -7,10 +7,12 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
+#include "store/files.h"
 #include "store/state.h"
+#include "text/text.h"
 
 namespace warden::store {
 
@@ -95,8 +97,12 @@ std::vector<json> EventLog::read_all(const fs::path& file, int keep, std::vector
     for (int n = keep; n >= 1; --n) files.push_back(rotated(file, n));
     files.push_back(file);
     for (const auto& f : files) {
-        std::ifstream in(f);
-        if (!in) continue;
+        // Absent is fine (no events yet, or fewer rotations); unreadable is not, or a user
+        // without permission would be told that nothing happened.
+        store::FileRead read = store::read_regular_file(f);
+        if (read.errno_value == ENOENT) continue;
+        if (!read.ok()) throw std::runtime_error(read.str(f));
+        std::istringstream in(read.text);
         std::string line;
         int number = 0;
         while (std::getline(in, line)) {
@@ -104,6 +110,7 @@ std::vector<json> EventLog::read_all(const fs::path& file, int keep, std::vector
             if (line.empty()) continue;
             try {
                 out.push_back(json::parse(line));
+                text::printable_strings(out.back());
             } catch (const json::exception&) {
                 if (problems)
                     problems->push_back(f.filename().string() + ":" + std::to_string(number) +

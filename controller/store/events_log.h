@@ -32,7 +32,8 @@ public:
     const std::filesystem::path& file() const { return file_; }
 
     // Every readable event, oldest first, across rotated files; unreadable lines are
-    // reported in problems, not fatal.
+    // reported in problems, not fatal. A log file that exists but cannot be read (permission
+    // denied, not a regular file) throws std::runtime_error saying so.
     static std::vector<nlohmann::json> read_all(const std::filesystem::path& file, int keep,
                                                 std::vector<std::string>* problems = nullptr);
 

@@ -10,6 +10,8 @@
 #include <string>
 #include <thread>
 
+#include "store/files.h"
+
 namespace warden::store {
 
 namespace {
@@ -36,8 +38,7 @@ int open_pid_file(const std::string& path) {
     int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0) {
         if (errno == EACCES || errno == EPERM)
-            throw std::runtime_error("permission denied on " + path +
-                                     " (run as root or as a member of the warden group)");
+            throw std::runtime_error("cannot open " + path + ": " + permission_hint());
         throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
     }
     return fd;

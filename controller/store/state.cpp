@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "store/files.h"
+#include "text/text.h"
 
 namespace warden::store {
 
@@ -71,9 +72,11 @@ Loaded<Record> load_lines(const fs::path& file, const char* format, Parse parse)
         try {
             j = json::parse(line);
         } catch (const json::exception& e) {
-            out.problems.push_back(where + "not JSON (" + e.what() + ")");
+            // The parser quotes the bytes it stopped at, which may be anything.
+            out.problems.push_back(where + "not JSON (" + text::printable(e.what()) + ")");
             continue;
         }
+        text::printable_strings(j);
         if (!header_seen && j.is_object() && j.contains("format")) {
             header_seen = true;
             if (j["format"] != format || j.value("version", 0) != kVersion)

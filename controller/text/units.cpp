@@ -1,7 +1,10 @@
 #include "text/units.h"
 
+#include <algorithm>
 #include <array>
 #include <limits>
+
+#include "text/text.h"
 
 namespace warden::text {
 
@@ -59,6 +62,13 @@ std::optional<T> fail(std::string* why, std::string reason) {
     return std::nullopt;
 }
 
+// "unexpected '’'": the whole character at pos (these parse text a person typed, also on
+// the command line), made printable.
+std::string unexpected_at(std::string_view s, size_t pos) {
+    size_t n = std::max<size_t>(text::utf8_length(s, pos), 1);
+    return "unexpected '" + text::printable(s.substr(pos, n)) + "'; ";
+}
+
 }  // namespace
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text, std::string* why) {
@@ -76,7 +86,7 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text, s
         if (!is_digit(text[pos])) {
             if (pos == 0 && (text[0] == '-' || text[0] == '+'))
                 return fail<Result>(why, "a duration has no sign");
-            return fail<Result>(why, std::string("unexpected '") + text[pos] + "'; " + expected);
+            return fail<Result>(why, unexpected_at(text, pos) + expected);
         }
         uint64_t number = 0;
         if (!read_number(text, pos, number))
@@ -88,8 +98,7 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text, s
             if (pos < text.size() && (text[pos] == '.' || text[pos] == ','))
                 return fail<Result>(why, "fractions are not allowed; write 1m30s, not 1.5m");
             if (pos < text.size())
-                return fail<Result>(why,
-                                    std::string("unexpected '") + text[pos] + "'; " + expected);
+                return fail<Result>(why, unexpected_at(text, pos) + expected);
             return fail<Result>(why, "a number without a unit; " + std::string(expected));
         }
         size_t unit = 0;
@@ -134,7 +143,7 @@ std::optional<uint64_t> parse_size(std::string_view text, std::string* why) {
     if (text.empty()) return fail<uint64_t>(why, std::string("empty; ") + expected);
     if (text[0] == '-' || text[0] == '+') return fail<uint64_t>(why, "a size has no sign");
     if (!is_digit(text[0]))
-        return fail<uint64_t>(why, std::string("unexpected '") + text[0] + "'; " + expected);
+        return fail<uint64_t>(why, unexpected_at(text, 0) + expected);
     size_t pos = 0;
     uint64_t number = 0;
     if (!read_number(text, pos, number)) return fail<uint64_t>(why, "too large");
@@ -149,7 +158,7 @@ std::optional<uint64_t> parse_size(std::string_view text, std::string* why) {
             return bytes;
         }
     }
-    return fail<uint64_t>(why, "unknown unit '" + std::string(suffix) + "'; " + expected);
+    return fail<uint64_t>(why, "unknown unit '" + text::printable(suffix, 60) + "'; " + expected);
 }
 
 std::string format_size(uint64_t bytes) {

@@ -10,26 +10,11 @@
 #include "engine/config.h"
 #include "text/level.h"
 #include "version/version.h"
+#include "text/text.h"
 
 namespace warden::web {
 
 namespace {
-
-// Length of the UTF-8 sequence starting at s[i], or 0 when it is not valid UTF-8.
-size_t utf8_length(std::string_view s, size_t i) {
-    auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-    unsigned char c = byte(i);
-    size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return 0;
-    for (size_t k = 1; k < n; ++k)
-        if ((byte(i + k) & 0xc0) != 0x80) return 0;
-    uint32_t cp = n == 1 ? c : n == 2 ? c & 0x1f : n == 3 ? c & 0x0f : c & 0x07;
-    for (size_t k = 1; k < n; ++k) cp = cp << 6 | (byte(i + k) & 0x3f);
-    // Overlong forms, UTF-16 surrogates and values past U+10FFFF are not UTF-8.
-    static constexpr uint32_t smallest[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < smallest[n] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) return 0;
-    return n;
-}
 
 using Label = std::pair<const char*, std::string_view>;
 
@@ -96,7 +81,7 @@ std::string escape_label_value(std::string_view value) {
         } else if (c == '\n') {
             out += "\\n";
         } else {
-            size_t n = utf8_length(value, i);
+            size_t n = text::utf8_length(value, i);
             if (n == 0) {
                 out += "\xef\xbf\xbd";  // U+FFFD REPLACEMENT CHARACTER
                 ++i;

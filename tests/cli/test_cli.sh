@@ -146,6 +146,186 @@ else
 fi
 EXPECT_OUT="cannot use the policy" expect 1 "a broken --config is named" -- "$warden" -c "$tmp/bad.yaml" devices
 
+# policy check reads the files the policy names as warden run would: a bad line in a named
+# blocklist file or device-type rules file is an error at its file:line; an absent one a warning.
+mkdir -p "$tmp/named"
+printf '198.18.0.0/15\n# a comment\n198.18.0.1/15 out\n' >"$tmp/named/block.txt"
+printf 'rules:\n  - type: camera\n    weight: 40\n    vendor: acme\n    bogus: 1\n' >"$tmp/named/types.yaml"
+printf '%s\n' "interfaces: {wan: eth0, lan: [eth1]}" "blocklist:" "  files:" \
+  "    - path: $tmp/named/block.txt" "    - path: $tmp/named/absent.txt" "identity:" \
+  "  ieee_data: $tmp/named/no-ieee-data" "  device_types: $tmp/named/types.yaml" >"$tmp/named/policy.yaml"
+out=$("$warden" policy check "$tmp/named/policy.yaml" 2>&1)
+rc=$?
+if [[ $rc -eq 1 && "$out" == *"error: $tmp/named/block.txt:3: \"198.18.0.1/15\": host bits set"* &&
+      "$out" == *"error: $tmp/named/types.yaml:5:"* && "$out" == *"warning: $tmp/named/absent.txt: "*"does not exist"* &&
+      "$out" == *"warning: $tmp/named/no-ieee-data"* ]]; then
+  echo "ok: policy check reports the named files' bad lines as file:line"
+else
+  echo "FAIL: policy check of the files a policy names (exit $rc):"
+  echo "$out" | sed 's/^/    /'
+  failures=$((failures + 1))
+fi
+out=$("$warden" policy check --json "$tmp/named/policy.yaml" 2>&1)
+if /usr/bin/python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert not d["ok"]
+assert any(e["file"] == sys.argv[2] and e["line"] == 3 for e in d["errors"]), d
+' "$out" "$tmp/named/block.txt"; then
+  echo "ok: policy check --json names the blocklist file and line"
+else
+  echo "FAIL: policy check --json of the named files: $out"
+  failures=$((failures + 1))
+fi
+printf '198.18.0.0/15\n' >"$tmp/named/block.txt"
+printf 'rules:\n  - type: camera\n    weight: 40\n    vendor: acme\n' >"$tmp/named/types.yaml"
+EXPECT_OUT="ok (1 LAN port(s), WAN eth0, 0 named device(s), 2 blocklist file(s))" expect 0 \
+  "policy check passes once the named files are good (warnings only)" -- "$warden" policy check "$tmp/named/policy.yaml"
+# policy show: the effective policy, with what the file leaves out (map sizes, detectors).
+EXPECT_OUT="flows: 65536" expect 0 "policy show fills in a default the file does not set" -- \
+  "$warden" policy show "$tmp/named/policy.yaml"
+out=$("$warden" -c "$tmp/named/policy.yaml" policy show --json 2>&1)
+if /usr/bin/python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["interfaces"]["wan"] == "eth0" and d["detectors"]["port_scan"]["ports_per_host"] == 24, d
+' "$out"; then
+  echo "ok: policy show --json (the --config file, defaults filled in)"
+else
+  echo "FAIL: policy show --json: $out"
+  failures=$((failures + 1))
+fi
+"$warden" policy show "$tmp/named/policy.yaml" >"$tmp/named/shown.yaml" 2>&1
+EXPECT_OUT="ok (1 LAN port(s)" expect 0 "what policy show prints is a policy that checks" -- \
+  "$warden" policy check "$tmp/named/shown.yaml"
+# Without FILE: the --config file, else the default path warden run reads.
+EXPECT_OUT="$tmp/named/policy.yaml: ok" expect 0 "policy check without FILE checks --config" -- \
+  "$warden" -c "$tmp/named/policy.yaml" policy check
+if [[ ! -e /etc/warden/policy.yaml ]]; then
+  EXPECT_OUT="/etc/warden/policy.yaml: the policy file does not exist" expect 1 \
+    "policy check without FILE checks /etc/warden/policy.yaml" -- "$warden" policy check
+else
+  out=$("$warden" policy check 2>&1)
+  if [[ "$out" == *"/etc/warden/policy.yaml"* ]]; then
+    echo "ok: policy check without FILE checks /etc/warden/policy.yaml"
+  else
+    echo "FAIL: policy check without FILE does not name /etc/warden/policy.yaml: $out"
+    failures=$((failures + 1))
+  fi
+fi
+
+# Text that enters warden is UTF-8 without control characters, checked where it enters.
+EXPECT_OUT='--reason "Caf\xe9": byte 0xe9 is not valid UTF-8' expect 2 "a --reason that is not UTF-8 is refused" -- \
+  "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" quarantine add 02:00:00:00:00:01 --reason $'Caf\xe9'
+EXPECT_OUT='--reason "a\x1b[2J": control character 0x1b (escape)' expect 2 "a --reason with a terminal escape is refused" -- \
+  "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" quarantine add 02:00:00:00:00:01 --reason=$'a\e[2J'
+EXPECT_OUT='argument 3 "02:00:00:00:00:0\xff"' expect 2 "a positional argument that is not UTF-8 is named" -- \
+  "$warden" quarantine add $'02:00:00:00:00:0\xff'
+printf 'interfaces:\n  wan: eth0\n  lan: [eth1]\ndevices:\n  - mac: 02:00:00:00:00:01\n    name: "Caf\xe9"\n' >"$tmp/latin1.yaml"
+EXPECT_OUT="latin1.yaml:6:15: byte 0xe9 is not valid UTF-8" expect 1 "policy check refuses a name that is not UTF-8, at its line" -- \
+  "$warden" policy check "$tmp/latin1.yaml"
+out=$("$warden" policy check --json "$tmp/latin1.yaml" 2>&1)
+if /usr/bin/python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert not d["ok"] and d["errors"][0]["line"] == 6' "$out"; then
+  echo "ok: policy check --json of a file that is not UTF-8"
+else
+  echo "FAIL: policy check --json of a file that is not UTF-8: $out"
+  failures=$((failures + 1))
+fi
+
+# Syntax errors in words, and no raw control byte from random bytes.
+printf 'interfaces:\n\twan: eth0\n\tlan: [eth1]\n' >"$tmp/tab.yaml"
+EXPECT_OUT="tab.yaml:2:1: a tab character used for indentation; YAML needs spaces" expect 1 "tabs for indentation are named" -- \
+  "$warden" policy check "$tmp/tab.yaml"
+/usr/bin/python3 -c 'print("a: " + "[" * 3000 + "]" * 3000)' >"$tmp/deep.yaml"
+EXPECT_OUT="deep.yaml:1:35: nesting deeper than 32 levels" expect 1 "deep nesting is named" -- \
+  "$warden" policy check "$tmp/deep.yaml"
+/usr/bin/python3 -c 'import random, sys; random.seed(9); sys.stdout.buffer.write(bytes(random.randrange(256) for _ in range(3000)))' >"$tmp/random.yaml"
+"$warden" policy check "$tmp/random.yaml" >"$tmp/random.out" 2>&1
+if /usr/bin/python3 -c '
+import re, sys
+out = open(sys.argv[1], "rb").read()
+text = out.decode("utf-8")  # raises on a broken character
+assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f]", text), repr(out)
+assert "random.yaml:" in text, text' "$tmp/random.out"; then
+  echo "ok: policy check of random bytes prints no control byte"
+else
+  echo "FAIL: policy check of random bytes:"
+  od -c "$tmp/random.out" | head -n 20 | sed 's/^/    /'
+  failures=$((failures + 1))
+fi
+
+# What is not a regular file is refused at once: a FIFO once hung policy check for ever.
+mkfifo "$tmp/fifo.yaml"
+EXPECT_OUT="fifo.yaml: the policy file is a FIFO (named pipe), not a file" expect 1 "policy check of a FIFO" -- \
+  timeout 10 "$warden" policy check "$tmp/fifo.yaml"
+EXPECT_OUT="/dev/zero: the policy file is a device, not a file" expect 1 "policy check of /dev/zero" -- \
+  timeout 10 "$warden" policy check /dev/zero
+EXPECT_OUT="$tmp: the policy file is a directory, not a file" expect 1 "policy check of a directory" -- \
+  timeout 10 "$warden" policy check "$tmp"
+EXPECT_OUT="fifo.yaml is a FIFO (named pipe), not a file" expect 1 "block load of a FIFO" -- \
+  timeout 10 "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" block load "$tmp/fifo.yaml"
+
+# A user who may not read the state dir is told so (exit 1), not "no events yet", "no
+# findings" or "not running". Run as a real other user: nobody when this runs as root (the
+# state dir made root-only), else this user against a state dir with no permissions at all.
+locked=$tmp/locked
+mkdir -p "$locked/state"
+printf '%s\n' '{"kind":"finding","mac":"02:00:00:00:00:01","detector":"flood","ts_ms":1}' >"$locked/state/events.jsonl"
+# A controller holds the pid file's lock, as `warden run` does.
+(exec 9>"$locked/state/warden.pid"; flock -x 9; echo "$BASHPID" >&9; exec sleep 30) &
+holder=$!
+if [[ $(id -u) -eq 0 ]]; then
+  chmod 755 "$tmp" "$locked"
+  chmod 700 "$locked/state"
+  cp "$warden" "$locked/warden"  # somewhere nobody may run it from
+  as_other=(setpriv --reuid=65534 --regid=65534 --clear-groups "$locked/warden")
+else
+  chmod 000 "$locked/state"
+  as_other=("$warden")
+fi
+denied="permission denied (run as root or as a member of the warden group)"
+for cmd in events alerts "policy reload"; do
+  # shellcheck disable=SC2086  # the command's words
+  EXPECT_OUT="$denied" expect 1 "$cmd as a user who may not read the state dir" -- \
+    "${as_other[@]}" --pin-dir "$locked/pins" --state-dir "$locked/state" $cmd
+done
+chmod 700 "$locked/state"
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+
+# Members of the group `warden` may read what warden keeps; changes stay root's. Needs root
+# (to make the group, and to run as another user); the group is made only if absent and
+# removed only if made here. Another user in the group is uid 65534 holding the group.
+if [[ $(id -u) -eq 0 ]] && command -v groupadd >/dev/null && command -v setpriv >/dev/null; then
+  made_group=0
+  if ! getent group warden >/dev/null; then
+    groupadd --system warden && made_group=1
+  fi
+  gid=$(getent group warden | cut -d: -f3)
+  shared=$tmp/shared
+  mkdir -p "$shared"
+  chmod 755 "$tmp" "$shared"
+  cp "$warden" "$shared/warden"
+  "$warden" --pin-dir "$shared/pins" --state-dir "$shared/state" quarantine add 02:00:00:00:00:07 \
+    --reason "for the group test" >/dev/null 2>&1
+  printf '%s\n' '{"kind":"finding","mac":"02:00:00:00:00:07","detector":"flood","ts_ms":1}' >>"$shared/state/events.jsonl"
+  member=(setpriv --reuid=65534 --regid=65534 --groups="$gid" "$shared/warden" --pin-dir "$shared/pins"
+          --state-dir "$shared/state")
+  outsider=(setpriv --reuid=65534 --regid=65534 --clear-groups "$shared/warden" --pin-dir "$shared/pins"
+            --state-dir "$shared/state")
+  EXPECT_OUT="02:00:00:00:00:07" expect 0 "events as a member of the warden group" -- "${member[@]}" events
+  EXPECT_OUT="flood" expect 0 "alerts as a member of the warden group" -- "${member[@]}" alerts
+  EXPECT_OUT="(run as root)" expect 1 "quarantine add as a member of the warden group needs root" -- \
+    "${member[@]}" quarantine add 02:00:00:00:00:08
+  EXPECT_OUT="(run as root)" expect 1 "block add as a member of the warden group needs root" -- \
+    "${member[@]}" block add 198.18.9.0/24
+  EXPECT_OUT="permission denied (run as root or as a member of the warden group)" expect 1 \
+    "events as a user outside the warden group" -- "${outsider[@]}" events
+  ((made_group)) && groupdel warden
+else
+  echo "SKIP: the warden group checks need root, groupadd and setpriv"
+fi
+
 # warden devices --explain (issue 4): from the state dir and the rules file, no kernel needed.
 EXPECT_OUT="not a MAC address" expect 2 "devices --explain with a bad MAC" -- \
   "$warden" --pin-dir "$tmp/pins" --state-dir "$tmp/state" devices --explain 02:00:00:00:01

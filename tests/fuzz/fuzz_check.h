@@ -1,11 +1,15 @@
 // What every fuzz target may assert beyond "no crash": a parser's promises (a refusal has
-// a reason, text is printable, a payload lies within the frame). A broken promise aborts,
-// which libFuzzer reports as a crash with the input that broke it.
+// a reason, text is safe to keep and to dump as JSON, a payload lies within the frame). A
+// broken promise aborts, which libFuzzer reports as a crash with the input that broke it.
 #pragma once
 
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "text/text.h"
 
 #define FUZZ_CHECK(cond)                                                                    \
     do {                                                                                    \
@@ -17,9 +21,15 @@
 
 namespace fuzz {
 
-inline bool printable(const std::string& s) {
-    for (unsigned char c : s)
-        if (c < 0x20 || c > 0x7e) return false;
+// Text a parser hands on must be safe to keep: valid UTF-8 without control characters
+// (text::is_safe), which is also what a JSON dump needs not to throw. Checked both ways.
+inline bool safe(const std::string& s) {
+    if (!warden::text::is_safe(s)) return false;
+    try {
+        (void)nlohmann::json(s).dump();
+    } catch (const nlohmann::json::exception&) {
+        return false;
+    }
     return true;
 }
 

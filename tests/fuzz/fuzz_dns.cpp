@@ -12,8 +12,8 @@ using namespace warden::identity;
 
 namespace {
 
-// 255 wire bytes at most, each shown as at most 4 characters (\DDD).
-bool bounded_name(const std::string& name) { return name.size() <= 4 * 255 && fuzz::printable(name); }
+// 255 wire bytes at most, each shown as at most 4 characters (\DDD, or \xNN in TXT strings).
+bool bounded_name(const std::string& name) { return name.size() <= 4 * 255 && fuzz::safe(name); }
 
 }  // namespace
 
@@ -40,7 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         for (const auto& r : prefix->answers) {
             FUZZ_CHECK(bounded_name(r.name) && bounded_name(r.target));
             FUZZ_CHECK(!r.address || r.type == 1 || r.type == 28);
-            for (const auto& t : r.txt) FUZZ_CHECK(t.size() <= 4 * 255 && fuzz::printable(t));
+            for (const auto& t : r.txt) FUZZ_CHECK(t.size() <= 4 * 255 && fuzz::safe(t));
         }
     }
     return 0;

@@ -18,9 +18,9 @@ void dhcp(std::span<const uint8_t> payload) {
     std::string why;
     if (auto m = parse_dhcp4(payload, &why)) {
         FUZZ_CHECK(m->op == 1 || m->op == 2);
-        FUZZ_CHECK(m->hostname.size() <= 255 && fuzz::printable(m->hostname));
-        FUZZ_CHECK(m->vendor_class.size() <= 255 && fuzz::printable(m->vendor_class));
-        FUZZ_CHECK(fuzz::printable(m->fqdn));
+        FUZZ_CHECK(m->hostname.size() <= 255 && fuzz::safe(m->hostname));
+        FUZZ_CHECK(m->vendor_class.size() <= 255 && fuzz::safe(m->vendor_class));
+        FUZZ_CHECK(fuzz::safe(m->fqdn));
         FUZZ_CHECK(m->client_id.size() <= 2 * payload.size());
     } else {
         FUZZ_CHECK(!why.empty());
@@ -28,7 +28,7 @@ void dhcp(std::span<const uint8_t> payload) {
     why.clear();
     if (auto m = parse_dhcp6(payload, &why)) {
         FUZZ_CHECK(m->type != 0 && m->type != 12 && m->type != 13);
-        FUZZ_CHECK(fuzz::printable(m->fqdn) && fuzz::printable(m->vendor_class) && fuzz::printable(m->user_class));
+        FUZZ_CHECK(fuzz::safe(m->fqdn) && fuzz::safe(m->vendor_class) && fuzz::safe(m->user_class));
         FUZZ_CHECK(m->addresses.size() * 28 <= payload.size());  // each IA_ADDR takes 28 bytes
     } else {
         FUZZ_CHECK(!why.empty());

@@ -17,12 +17,13 @@ using namespace warden::policy;
 
 namespace {
 
+// Diagnostics are printed and dumped as JSON (`policy check --json`): safe text only.
 void check_diagnostics(const std::vector<Diagnostic>& list, const std::string& name) {
     for (const auto& d : list) {
         FUZZ_CHECK(d.file == name);
         FUZZ_CHECK(!d.message.empty());
         FUZZ_CHECK(d.line >= 0 && d.column >= 0);
-        FUZZ_CHECK(!d.str().empty());
+        FUZZ_CHECK(fuzz::safe(d.str()) && fuzz::safe(d.key));
     }
 }
 
@@ -40,7 +41,17 @@ void check_policy(const Policy& p) {
     if (p.quarantine.duration)
         FUZZ_CHECK(*p.quarantine.duration >= quarantine_duration_min &&
                    *p.quarantine.duration <= quarantine_duration_max);
+    // Every text the policy holds ends up in status.json, the inventory or metrics.
+    FUZZ_CHECK(fuzz::safe(p.interfaces.wan));
+    for (const auto& lan : p.interfaces.lan) FUZZ_CHECK(fuzz::safe(lan));
+    for (const auto& path : {p.paths.pin_dir, p.paths.state_dir, p.identity.ieee_data, p.identity.device_types})
+        FUZZ_CHECK(fuzz::safe(path));
+    for (const auto& f : p.blocklist.files) FUZZ_CHECK(fuzz::safe(f.path));
+    for (const auto& h : p.status_page.hostnames) FUZZ_CHECK(fuzz::safe(h));
     for (size_t i = 0; i < p.devices.size(); ++i) {
+        FUZZ_CHECK(fuzz::safe(p.devices[i].name));
+        // Notes may run over lines (a YAML block scalar); nothing else may.
+        FUZZ_CHECK(text::is_safe(p.devices[i].notes, text::Allow::tabs_and_newlines));
         FUZZ_CHECK(p.devices[i].name.size() <= device_name_max);
         for (size_t j = i + 1; j < p.devices.size(); ++j)
             FUZZ_CHECK(!(p.devices[i].mac == p.devices[j].mac));

@@ -14,9 +14,10 @@ Brings up its own testbed (prefix "wdi" unless WD_TEST_TESTBED_PREFIX says other
   kill9       kill -9 of the controller: the quarantine holds; a restart reuses the pins
   reboot      stop + detach + start: quarantine (remaining time) and inventory come back from
               the state dir; a quarantine that ran out meanwhile is released and logged
-  bad_input   a rejected policy reload changes nothing; policy check lists every error; a
-              damaged state file does not stop start-up, nor lose its valid lines when
-              damaged while running; usage errors exit 2
+  bad_input   a rejected policy reload changes nothing (a FIFO at the policy path too: refused
+              at once, the polls go on); policy check lists every error; a damaged state
+              file does not stop start-up, nor lose its valid lines when damaged while
+              running; usage errors exit 2
   events      events and every --json listing; block load is all-or-nothing and enforced
   guards      blocks of the gateway's addresses or the LAN, and quarantines of the gateway's
               MAC or 00:00:00:00:00:00, are refused; detach from another state dir is refused
@@ -499,6 +500,28 @@ def scenario_bad_input(t):
     check(status.get("interval_ms") == 1000, f"the running interval changed to {status.get('interval_ms')} ms")
     check(t.cut_off(d1), "after a rejected reload dev1's quarantine is no longer enforced")
     t.w.cli_ok("policy", "reload")  # the good policy is accepted again
+
+    # A FIFO at the policy path once hung policy check, policy reload and the controller's
+    # loop (opening a FIFO waits for a writer): now refused at once, and the polls go on.
+    status_file = os.path.join(t.w.state_dir, "status.json")
+    os.unlink(t.w.policy)
+    os.mkfifo(t.w.policy)
+    try:
+        started = time.monotonic()
+        reload = t.w.cli("--pin-dir", t.w.pin_dir, "--state-dir", t.w.state_dir, "policy", "reload")
+        checked = t.w.cli("policy", "check", t.w.policy, config=False)
+        took = time.monotonic() - started
+        with open(status_file) as f:
+            polls = json.load(f)["polls"]
+        advanced = wait_for(lambda: json.load(open(status_file))["polls"] > polls + 1, 10)
+    finally:
+        os.unlink(t.w.policy)
+        t.w.write_policy(good)
+    for name, result in (("policy reload", reload), ("policy check", checked)):
+        check(result.returncode == 1 and "is a FIFO (named pipe), not a file" in result.stderr,
+              f"{name} of a FIFO policy: exit {result.returncode}:\n{result.stderr}")
+    check(took < 10, f"policy reload and check of a FIFO took {took:.1f} s")
+    check(advanced and t.w.running and t.w.pid == pid, "the controller stopped polling after a FIFO policy")
 
     # policy check reports every error, each with its line
     many = os.path.join(t.workdir, "many-errors.yaml")

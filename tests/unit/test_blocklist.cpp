@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
 #include "blocklist/blocklist.h"
+#include "support/deadline.h"
+#include "support/temp_dir.h"
 
 using namespace warden;
 
@@ -35,11 +37,26 @@ TEST_CASE("every bad blocklist line is reported with its number") {
     CHECK(r.errors[3] == "list.txt:5: unexpected \"out\" after the direction");
 }
 
+TEST_CASE("a bad line is quoted printably: no control byte reaches the terminal") {
+    auto r = blocklist::parse_text("\x1b[2J\n198.18.0.0/15 \x07\n198.18.0.0/16 in caf\xe9\n", "junk.txt", WD_BLOCK_OUT, 0);
+    REQUIRE(r.errors.size() == 3);
+    CHECK(r.errors[0] == "junk.txt:1: \"\\x1b[2J\": not an IPv4 or IPv6 address");
+    CHECK(r.errors[1] == "junk.txt:2: direction \"\\x07\": expected in, out or both");
+    CHECK(r.errors[2] == "junk.txt:3: unexpected \"caf\\xe9\" after the direction");
+}
+
 TEST_CASE("an unreadable blocklist file is one error naming it") {
     auto r = blocklist::parse_file("/nonexistent/warden-blocklist.txt", WD_BLOCK_OUT, 0);
     REQUIRE(r.errors.size() == 1);
     CHECK(r.errors[0].find("/nonexistent/warden-blocklist.txt") != std::string::npos);
     CHECK(r.entries.empty());
+
+    test::TempDir d;
+    REQUIRE(test::make_fifo(d.path / "blocklist.txt"));
+    test::Deadline deadline(10);
+    r = blocklist::parse_file(d.path / "blocklist.txt", WD_BLOCK_OUT, 0);
+    REQUIRE(r.errors.size() == 1);
+    CHECK(r.errors[0] == (d.path / "blocklist.txt").string() + " is a FIFO (named pipe), not a file");
 }
 
 TEST_CASE("directions round-trip") {

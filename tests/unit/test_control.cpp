@@ -71,6 +71,8 @@ TEST_CASE("quarantine: bad requests change nothing, and each says what is wrong"
         {order("not-a-mac"), Status::invalid, "not a MAC address"},
         {order(kCamera, "bad \xff byte"), Status::invalid, "UTF-8"},
         {order(kCamera, "two\nlines"), Status::invalid, "one line"},
+        // A C1 control (U+009B, a terminal's CSI) is valid UTF-8 but no reason: text/text.h decides.
+        {order(kCamera, "x\xc2\x9b" "2J"), Status::invalid, "control character U+009B"},
         {order(kCamera, std::string(600, 'x')), Status::invalid, "longer than"},
         {with(order(kCamera), [](auto& o) { o.level = "jail"; }), Status::invalid, "isolate or restricted"},
         {with(order(kCamera), [](auto& o) { o.duration = "soon"; }), Status::invalid, "duration"},

@@ -8,6 +8,9 @@
 #include <string>
 
 #include "identity/types.h"
+#include "policy/policy.h"
+#include "support/deadline.h"
+#include "support/temp_dir.h"
 #include "support/skip.h"
 
 using namespace warden;
@@ -190,6 +193,13 @@ TEST_CASE("a YAML syntax error is reported at its position") {
     CHECK(errors[0].file == "types.yaml");
 }
 
+TEST_CASE("text that is not UTF-8 or holds control characters is refused at its line") {
+    auto errors = errors_of("rules:\n  - {type: camera, weight: 40, vendor: \"Caf\xe9\"}\n");
+    CHECK(has_error(errors, 2, 44, "", "byte 0xe9 is not valid UTF-8"));
+    errors = errors_of("rules:\n  - {type: camera, weight: 40, hostname: \"a\\x1bb\"}\n");
+    CHECK(has_error(errors, 2, 42, "rules[0].hostname", "control character 0x1b (escape)"));
+}
+
 TEST_CASE("unknown keys, at the top and in a rule, are errors at the key") {
     auto errors = errors_of(
         "min_scor: 20\n"
@@ -202,6 +212,59 @@ TEST_CASE("unknown keys, at the top and in a rule, are errors at the key") {
     // The rule also lacks a match key now, reported at the rule.
     CHECK(has_error(errors, 3, 5, "rules[0]", "no match key"));
     CHECK(errors.size() == 3);
+}
+
+TEST_CASE("a misspelt key in the rules file gets a \"did you mean\", as in the policy") {
+    auto errors = errors_of(
+        "min_scroe: 20\n"
+        "rules:\n"
+        "  - {type: camera, weight: 40, vendr: hik}\n"
+        "  - {type: camera, wieght: 40, dhcp_fingerprnt: '1,3,6'}\n");
+    CHECK(has_error(errors, 1, 1, "min_scroe", "unknown key (did you mean 'min_score'?); expected one of: types, min_score, rules"));
+    CHECK(has_error(errors, 3, 32, "rules[0].vendr", "unknown key (did you mean 'vendor'?)"));
+    CHECK(has_error(errors, 4, 20, "rules[1].wieght", "(did you mean 'weight'?)"));
+    CHECK(has_error(errors, 4, 32, "rules[1].dhcp_fingerprnt", "(did you mean 'dhcp_fingerprint'?)"));
+    // Nothing close: no suggestion.
+    auto far = errors_of("colour: red\nrules: []\n");
+    CHECK(has_error(far, 1, 1, "colour", "unknown key; expected one of"));
+}
+
+TEST_CASE("the rules file and the policy are read by one checker: same limits, same words") {
+    std::string deep = std::string(40, '[') + std::string(40, ']');
+    std::string aliases = "x: &a 1\ny: [" ;
+    for (int i = 0; i < 70; ++i) aliases += std::string(i ? ", " : "") + "*a";
+    aliases += "]\n";
+    struct Case {
+        std::string text, message;
+    };
+    std::vector<Case> cases = {
+        {"rules: " + deep + "\n", "nesting deeper than 32 levels"},
+        {aliases, "more than 64 aliases (*name)"},
+        {"rules: []\n---\nrules: []\n", "a second YAML document (after '---')"},
+        {"rules: [a,\n", "a '[' is not closed by a ']'"},
+        {"rules:\n\t- {type: tv}\n", "a tab character used for indentation; YAML needs spaces"},
+        {"# caf\xe9\n", "byte 0xe9 is not valid UTF-8"},
+        {",\n", "unexpected ','; commas separate items only inside [ ] or { }"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.text);
+        // The one error saying so, from each loader: same position and words (but for the
+        // file's role where it is named).
+        auto find = [&](const std::vector<policy::Diagnostic>& errors) {
+            for (const auto& e : errors) {
+                std::string m = e.str();
+                if (m.find(c.message) == std::string::npos) continue;
+                for (std::string role : {"a device-type rules file", "a policy file"})
+                    if (auto at = m.find(role); at != std::string::npos) m.replace(at, role.size(), "a FILE");
+                return m;
+            }
+            return std::string("(none)");
+        };
+        std::string from_rules = find(DeviceTypes::load_text(c.text, "same.yaml").errors);
+        CHECK(from_rules != "(none)");
+        CHECK(from_rules == find(policy::load_text(c.text, "same.yaml").errors));
+    }
+    // The size cap is the same too (yamlfile::max_file_bytes, tested with the policy).
 }
 
 TEST_CASE("a bad regular expression is an error at the pattern, with the regex's reason") {
@@ -329,10 +392,16 @@ TEST_CASE("an unreadable rules file is one error without a position") {
     CHECK_FALSE(loaded.rules);
     REQUIRE(loaded.errors.size() == 1);
     CHECK(loaded.errors[0].line == 0);
-    CHECK(loaded.errors[0].str().find("No such file") != std::string::npos);
+    CHECK(loaded.errors[0].str() == "/nonexistent/device-types.yaml: the device-type rules file does not exist");
     auto dir = DeviceTypes::load_file("/tmp");
     REQUIRE(dir.errors.size() == 1);
-    CHECK(dir.errors[0].message.find("directory") != std::string::npos);
+    CHECK(dir.errors[0].message == "the device-type rules file is a directory, not a file");
+    test::TempDir d;
+    REQUIRE(test::make_fifo(d.path / "device-types.yaml"));
+    test::Deadline deadline(10);  // a FIFO used to hang the loader (and the controller)
+    auto fifo = DeviceTypes::load_file(d.path / "device-types.yaml");
+    REQUIRE(fifo.errors.size() == 1);
+    CHECK(fifo.errors[0].message == "the device-type rules file is a FIFO (named pipe), not a file");
 }
 
 // A vendor pattern that matches no organisation in the IEEE registry is a typo or a stale

@@ -13,6 +13,8 @@
 #include "identity/oui.h"
 #include "identity/ssdp.h"
 #include "identity_messages.h"
+#include "support/deadline.h"
+#include "support/temp_dir.h"
 #include "support/skip.h"
 
 using namespace warden;
@@ -290,7 +292,7 @@ TEST_CASE("dhcp4: a repeated option is one long option split in parts (RFC 3396)
     CHECK(l->hostname == std::string(200, 'a') + std::string(55, 'b'));
 }
 
-TEST_CASE("dhcp4: text that is not printable ASCII is shown as '?'; a counted NUL is dropped") {
+TEST_CASE("dhcp4: text keeps its UTF-8, other bytes are shown as \\xNN; a counted NUL is dropped") {
     Dhcp4 d;
     d.chaddr = kPhoneMac;
     d.type(1)
@@ -298,8 +300,8 @@ TEST_CASE("dhcp4: text that is not printable ASCII is shown as '?'; a counted NU
         .option(60, Bytes{'v', 0x01, 0x7f, 'x'});
     auto m = parse_dhcp4(d.build());
     REQUIRE(m);
-    CHECK(m->hostname == "K??che?");
-    CHECK(m->vendor_class == "v??x");
+    CHECK(m->hostname == "K\xc3\xbc" "che\\x0a");
+    CHECK(m->vendor_class == "v\\x01\\x7fx");
 }
 
 TEST_CASE("dhcp4: cut at every byte, each shorter message is refused") {
@@ -462,7 +464,7 @@ TEST_CASE("dhcp6: user class and vendor class lists; repeated options keep the f
     auto m = parse_dhcp6(d.build());
     REQUIRE(m);
     CHECK(m->user_class == "living-room,tv");
-    CHECK(m->vendor_class == "4491:docsis3.0,x?y");
+    CHECK(m->vendor_class == "4491:docsis3.0,x\\x01y");
     CHECK(m->client_duid == "aa");
 
     // Kept to 255 bytes; the items after that are still checked.
@@ -742,7 +744,7 @@ TEST_CASE("dns: bytes that are not printable are escaped, upper case is lowered"
     w.raw(Bytes{4, 'a', '\\', 0xff, '.'}).end_record();
     auto t = parse_dns(w.bytes(), &why);
     REQUIRE_MESSAGE(t, why);
-    CHECK(t->answers[0].txt == std::vector<std::string>{"a\\092\\255."});
+    CHECK(t->answers[0].txt == std::vector<std::string>{"a\\\\xff."});  // free text: text::printable
 }
 
 TEST_CASE("dns: counts larger than the message can hold are refused before any record") {
@@ -857,7 +859,7 @@ TEST_CASE("ssdp: cut at every byte: the lines that are whole, never a cut value"
     }
 }
 
-TEST_CASE("ssdp: malformed messages are refused with the reason; odd bytes become '?'") {
+TEST_CASE("ssdp: malformed messages are refused with the reason; odd bytes become \\xNN") {
     std::string many = "NOTIFY * HTTP/1.1\r\n";
     for (int i = 0; i < 33; ++i) many += "X-" + std::to_string(i) + ": v\r\n";
     struct Case {
@@ -886,7 +888,7 @@ TEST_CASE("ssdp: malformed messages are refused with the reason; odd bytes becom
     std::string why;
     auto m = parse_ssdp(text("NOTIFY * HTTP/1.1\r\nSERVER: Wohnzimmer-K\xc3\xbc" "che\x01\r\n\r\n"), &why);
     REQUIRE_MESSAGE(m, why);
-    CHECK(m->headers.at("SERVER") == "Wohnzimmer-K??che?");
+    CHECK(m->headers.at("SERVER") == "Wohnzimmer-K\xc3\xbc" "che\\x01");
     auto limit = parse_ssdp(text(many.substr(0, many.rfind("X-32")) + "\r\n"), &why);
     REQUIRE_MESSAGE(limit, why);
     CHECK(limit->headers.size() == 32);
@@ -943,6 +945,15 @@ TEST_CASE("oui: a directory without registry files is an error that says what to
         CHECK(std::string(e.what()).find("ieee-data") != std::string::npos);
     }
     std::filesystem::remove(dir);
+}
+
+TEST_CASE("oui: a registry file that is a FIFO is refused at once, naming it") {
+    test::TempDir d;
+    REQUIRE(test::make_fifo(d.path / "oui.csv"));
+    test::Deadline deadline(10);
+    CHECK_THROWS_WITH_AS(OuiRegistry::load(d.path.string()),
+                         ((d.path / "oui.csv").string() + " is a FIFO (named pipe), not a file").c_str(),
+                         std::runtime_error);
 }
 
 // Cannot run (support/skip.h) on a machine without Debian's ieee-data.

@@ -8,7 +8,9 @@
 #include "store/events_log.h"
 #include "store/files.h"
 #include "store/state.h"
+#include "support/deadline.h"
 #include "support/temp_dir.h"
+#include "text/text.h"
 
 using namespace warden;
 namespace fs = std::filesystem;
@@ -49,6 +51,40 @@ TEST_CASE("write_atomically into a missing directory fails with the path in the 
     TempDir d;
     CHECK_THROWS_WITH_AS(store::write_atomically(d.path / "nope" / "x.json", "x"),
                          doctest::Contains("nope/x.json"), std::runtime_error);
+}
+
+TEST_CASE("read_regular_file refuses what is not a regular file, without blocking") {
+    TempDir d;
+    auto fifo = d.path / "policy.yaml";
+    REQUIRE(test::make_fifo(fifo));
+    test::Deadline deadline(10);  // opening the FIFO used to wait for a writer, forever
+    auto r = store::read_regular_file(fifo);
+    CHECK(r.error == "is a FIFO (named pipe), not a file");
+    CHECK(r.str(fifo) == fifo.string() + " is a FIFO (named pipe), not a file");
+    CHECK_THROWS_WITH_AS(store::read_file(fifo), doctest::Contains("is a FIFO (named pipe), not a file"),
+                         std::runtime_error);
+    CHECK(store::read_regular_file("/dev/zero").error == "is a device, not a file");
+    CHECK(store::read_regular_file(d.path).error == "is a directory, not a file");
+    auto missing = store::read_regular_file(d.path / "missing");
+    CHECK(missing.error == "does not exist");
+    CHECK(missing.errno_value == ENOENT);
+
+    write(d.path / "big", std::string(2000, 'x'));
+    CHECK(store::read_regular_file(d.path / "big", 1024).error == "is larger than 1 KiB");
+    auto whole = store::read_regular_file(d.path / "big");
+    CHECK(whole.ok());
+    CHECK(whole.text.size() == 2000);
+}
+
+TEST_CASE("a state file that is a directory is named as one, and left where it is") {
+    TempDir d;
+    store::StateDir state(d.path);
+    fs::create_directory(state.inventory_file());
+    auto loaded = state.load_inventory();
+    REQUIRE(loaded.problems.size() == 1);
+    CHECK(loaded.problems[0] == state.inventory_file().string() + " is a directory, not a file");
+    CHECK_FALSE(loaded.moved_aside);
+    CHECK(fs::is_directory(state.inventory_file()));
 }
 
 TEST_CASE("quarantine records round-trip through the state file") {
@@ -166,6 +202,18 @@ TEST_CASE("events log readers skip damaged lines and say so") {
     CHECK(problems[0] == "events.jsonl:2: not a JSON event, skipped");
 }
 
+TEST_CASE("an events log that exists but cannot be read is an error, not an empty log") {
+    TempDir d;
+    auto file = d.path / "events.jsonl";
+    CHECK(store::EventLog::read_all(file, 3).empty());  // absent: no events yet
+    REQUIRE(test::make_fifo(file));
+    test::Deadline deadline(10);
+    CHECK_THROWS_WITH_AS(store::EventLog::read_all(file, 3),
+                         (file.string() + " is a FIFO (named pipe), not a file").c_str(), std::runtime_error);
+    // Permission denied says what to do; tests/cli/test_cli.sh checks it as a real other user.
+    CHECK(store::permission_hint() == "permission denied (run as root or as a member of the warden group)");
+}
+
 TEST_CASE("iso_time prints UTC with milliseconds") {
     CHECK(store::iso_time(0) == "1970-01-01T00:00:00.000Z");
     CHECK(store::iso_time(1'796'011'491'998) == "2026-11-30T04:04:51.998Z");
@@ -181,6 +229,30 @@ TEST_CASE("an events log that keeps no rotated files starts afresh when full") {
     REQUIRE_FALSE(events.empty());
     CHECK(events.size() < 10);
     CHECK(events.back()["n"] == 9);
+}
+
+TEST_CASE("text read back from state files is made printable: no control byte reaches a terminal") {
+    TempDir d;
+    store::StateDir state(d.path);
+    // A hand-edited line: valid JSON, but its reason would clear the operator's screen.
+    write(state.quarantine_file(),
+          "{\"format\":\"warden-quarantine\",\"version\":1}\n"
+          "{\"mac\":\"02:00:00:00:00:01\",\"level\":\"isolate\",\"reason\":\"x\\u001b[2Jy\",\"since_ms\":1}\n"
+          "{\"mac\":\"02:00:00:00:00:02\",\"level\":\"isolate\",\"reason\":\"Caf\xe9\",\"since_ms\":1}\n");
+    auto loaded = state.load_quarantines();
+    REQUIRE(loaded.records.size() == 1);
+    CHECK(loaded.records[0].reason == "x\\x1b[2Jy");
+    // The line that is not UTF-8 is not JSON; the parser's message quotes its bytes, escaped.
+    REQUIRE(loaded.problems.size() == 1);
+    CHECK(loaded.problems[0].find("quarantine.jsonl:3: not JSON") == 0);
+    CHECK(text::is_safe(loaded.problems[0]));
+
+    auto events = d.path / "events.jsonl";
+    write(events, "{\"kind\":\"finding\",\"evidence\":\"\\u0007bell\",\"list\":[\"\\u001b\"]}\n");
+    auto read = store::EventLog::read_all(events, 0);
+    REQUIRE(read.size() == 1);
+    CHECK(read[0]["evidence"] == "\\x07bell");
+    CHECK(read[0]["list"][0] == "\\x1b");
 }
 
 TEST_CASE("temporary files of killed writers are removed; a live writer's are not") {
