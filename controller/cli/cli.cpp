@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/help.h"
 #include "log/log.h"
+#include "text/text.h"
 #include "version/version.h"
 
 namespace po = boost::program_options;
@@ -56,10 +57,34 @@ std::vector<std::string> long_options(const Command& c) {
     return names;
 }
 
+// Every argument is text that enters warden (a --reason lands in the state dir, the events
+// log and JSON): refused unless it is UTF-8 without control characters, naming which one.
+std::optional<std::string> unsafe_argument(const std::vector<std::string>& args) {
+    for (size_t i = 0; i < args.size(); ++i) {
+        auto flaw = text::first_flaw(args[i]);
+        if (!flaw) continue;
+        std::string_view a = args[i];
+        std::string which = "argument " + std::to_string(i + 1);
+        if (size_t eq = a.find('='); a.starts_with("--") && eq < flaw->offset) {
+            which = a.substr(0, eq);  // --reason=VALUE
+            a.remove_prefix(eq + 1);
+        } else if (i > 0 && option_takes_value(args[i - 1])) {
+            which = args[i - 1];
+        }
+        return which + " \"" + text::printable(a) + "\": " + flaw->str() +
+               "; warden takes UTF-8 text without control characters";
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
+    if (auto problem = unsafe_argument(args)) {
+        std::cerr << "warden: " << *problem << "\n";
+        return 2;
+    }
 
     auto word_positions = command_word_positions(args);
 

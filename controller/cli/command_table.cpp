@@ -29,6 +29,7 @@ const std::vector<Group>& groups() {
         {"quarantine", "cut devices off the network, let them back, list who is cut off"},
         {"block", "the addresses and prefixes no device may reach (or be reached from)"},
         {"profile", "per-type behaviour profiles, shared between gateways"},
+        {"fleet", "the operator's channel: its state here, and the aggregator of the fleet's profiles"},
         {"policy", "the policy file: check it, make the controller re-read it"},
     };
     return table;

@@ -4,11 +4,13 @@
 
 #include <algorithm>
 
-#include "policy/units.h"
+#include "text/units.h"
 
 namespace warden::policy {
 
 using nlohmann::ordered_json;
+using text::format_duration;
+using text::format_size;
 
 namespace {
 
@@ -61,7 +63,7 @@ ordered_json detectors(const engine::Config& d) {
 ordered_json effective(const Policy& p) {
     ordered_json out;
     out["interfaces"] = {{"wan", p.interfaces.wan}, {"lan", p.interfaces.lan}, {"optional", p.interfaces.optional}};
-    out["xdp_mode"] = to_string(p.xdp_mode);
+    out["xdp_mode"] = dataplane::xdp_mode_name(p.xdp_mode);
     out["interval"] = format_duration(p.interval);
     out["detach_on_exit"] = p.detach_on_exit;
     out["log_level"] = to_string(p.log_level);
@@ -72,7 +74,7 @@ ordered_json effective(const Policy& p) {
                         {"blocklist_v6", p.map_sizes.blocklist_v6},
                         {"quarantine", p.map_sizes.quarantine},
                         {"events_kb", p.map_sizes.events_bytes / 1024}};
-    out["quarantine"] = {{"default_level", to_string(p.quarantine.level)},
+    out["quarantine"] = {{"default_level", text::name(p.quarantine.level)},
                          {"default_duration", duration_text(p.quarantine.duration)}};
     out["events_log"] = {{"max_size", format_size(p.events_log.max_size)}, {"keep", p.events_log.keep}};
     out["exempt"] = ordered_json::array();

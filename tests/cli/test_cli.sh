@@ -31,7 +31,7 @@ expect() {
   unset EXPECT_OUT
 }
 
-EXPECT_OUT="quarantine  cut devices off" expect 0 "--help lists the commands" -- "$warden" --help
+EXPECT_OUT="cut devices off the network, let them back" expect 0 "--help lists the commands" -- "$warden" --help
 EXPECT_OUT="usage: warden quarantine add MAC" expect 0 "a command's --help" -- "$warden" quarantine add --help
 out=$("$warden" --version 2>&1)
 if [[ "$out" =~ ^warden\ [0-9.]+\ \(commit\ ([0-9a-f]{7,}(-dirty)?|unknown),\ libbpf\ [0-9]+\.[0-9]+\)$ ]]; then

@@ -998,6 +998,8 @@ TEST_CASE("fleet: insecure is plain TCP with a warning, and only then is gateway
     CHECK(m.message.find("did you mean 'operator_key'?") != std::string::npos);
     auto q = only_error(load_text(minimal + "fleet:\n  queue_size: 1KB\n", "p.yaml"));
     CHECK(q.key == "fleet.queue_size");
+}
+
 TEST_CASE("policy show: the effective policy loads back to the same policy, defaults filled in") {
     // The example sets almost everything; a minimal file sets nearly nothing.
     for (std::string text : {read_file(example_path), std::string("interfaces: {wan: eth0, lan: [eth1]}\n")}) {

@@ -73,6 +73,9 @@ TEST_CASE("every key of the schema loads with its default or example value") {
         REQUIRE_MESSAGE(!value.empty(), "the schema gives no value to try for " << k.path);
         YAML::Node root = YAML::Load(minimal);
         set(root, k.path, YAML::Load(value));
+        // The one key that is only valid beside another: a gateway id is the certificate's CN
+        // unless the channel runs without certificates.
+        if (k.path == "fleet.gateway_id") set(root, "fleet.insecure", YAML::Load("true"));
         std::string text = YAML::Dump(root);
         CAPTURE(text);
         auto r = load_text(text, "schema.yaml");
