@@ -64,7 +64,7 @@ detections, benign, seed = report["detections"], report["benign"], report["seed"
 
 # Detectors in the order of config.h and docs/DETECTION.md; device types as the suite has them.
 order = ["port_scan", "propagation", "flood", "exfiltration", "new_destinations", "blocklist",
-         "lateral", "beaconing"]
+         "lateral", "beaconing", "upload_to_new"]
 detectors = [d for d in order if any(x["expected"] == d for x in detections)]
 detectors += sorted({x["expected"] for x in detections} - set(order))
 types = []
@@ -128,6 +128,30 @@ if differs:
     w("Where a detector's own finding is weaker than what happened to the device, another "
       "detector's finding quarantined it first (the most severe finding of a tick "
       "quarantines; the others say it already is): " + "; ".join(differs) + ".")
+w("")
+w("### Attacks: each kind, by situation")
+w("")
+w("The low-and-slow attacks stay under every 10 s threshold: only the evidence that accumulates "
+  "(10 min, 1 h; upload to new destinations over a minute) finds them. Each cell: "
+  "detected/runs, median / max latency.")
+w("")
+kinds = []
+for x in detections:
+    if x["attack"] not in kinds:
+        kinds.append(x["attack"])
+w("| attack | detector | deadline | " + " | ".join(phases) + " |")
+w("|---|---|---:|" + "---:|" * len(phases))
+for kind in kinds:
+    rows = [x for x in detections if x["attack"] == kind]
+    cells = []
+    for phase in phases:
+        pr = [x for x in rows if x["phase"] == phase]
+        if not pr:
+            cells.append("—")
+            continue
+        med, mx = latency(pr)
+        cells.append(f"{count(pr)}, {med} / {mx}")
+    w(f"| {kind} | {rows[0]['expected']} | {seconds(rows[0]['deadline_ms'])} | " + " | ".join(cells) + " |")
 w("")
 w("### Attacks: per detector and device type")
 w("")

@@ -430,7 +430,10 @@ void Controller::poll() {
         evictions_->walk_ended(MapId::devices, devices.size());
     });
     if (counted) {
-        steps.run("engine", [&] { detection_->tick(devices, traffic_.active_flows(), now_ms); });
+        steps.run("engine", [&] {
+            for (const auto& [mac, bytes] : traffic_.take_peer_bytes()) detection_->on_peer_bytes(mac, bytes);
+            detection_->tick(devices, traffic_.active_flows(), now_ms);
+        });
         steps.run("rates", [&] { traffic_.update_rates(devices, dt); });
         steps.run("inventory", [&] {
             for (const auto& d : devices) inventory_->observe(d, now_ms, now_ns);

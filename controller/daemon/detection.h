@@ -40,6 +40,9 @@ public:
     void load();
 
     void on_new_flow(const wd_event_flow& event, int64_t now_ms) { sampler_.on_new_flow(event, now_ms); }
+    void on_peer_bytes(const net::Mac& mac, const engine::PeerBytes& bytes) {
+        sampler_.on_peer_bytes(mac, bytes);
+    }
     void set_type(const net::Mac& mac, const std::string& type) { engine_.set_type(mac, type); }
 
     // One poll: samples to the engine, findings acted on, the state saved when due.

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace warden::daemon {
@@ -24,6 +25,18 @@ void Sampler::on_new_flow(const wd_event_flow& e, int64_t time_ms) {
     c.time_ms = time_ms;
     c.bytes = e.hdr.frame_len;
     p.contacts.push_back(c);
+}
+
+void Sampler::on_peer_bytes(const net::Mac& device, const engine::PeerBytes& bytes) {
+    auto& list = pending_[device].peer_bytes;
+    if (list.size() < max_peers) {
+        list.push_back(bytes);
+        return;
+    }
+    auto least = std::min_element(list.begin(), list.end(), [](const auto& a, const auto& b) {
+        return a.bytes_up < b.bytes_up;
+    });
+    if (least->bytes_up < bytes.bytes_up) *least = bytes;
 }
 
 std::vector<std::pair<net::Mac, engine::Sample>> Sampler::tick(
@@ -56,7 +69,10 @@ std::vector<std::pair<net::Mac, engine::Sample>> Sampler::tick(
         s.dns_queries = d.dns_queries >= b.dns_queries ? d.dns_queries - b.dns_queries : 0;
         s.blocklist_hits = d.blocklist_drops >= b.blocklist_drops ? d.blocklist_drops - b.blocklist_drops : 0;
         if (auto a = active_flows.find(d.mac); a != active_flows.end()) s.active_flows = a->second;
-        if (auto p = pending_.find(d.mac); p != pending_.end()) s.contacts = std::move(p->second.contacts);
+        if (auto p = pending_.find(d.mac); p != pending_.end()) {
+            s.contacts = std::move(p->second.contacts);
+            s.peer_bytes = std::move(p->second.peer_bytes);
+        }
         // New flows the events did not name (the data plane's budget, a full ring, the bound
         // here) are still counted: new_flows is exact.
         s.contacts_dropped = s.new_flows > s.contacts.size() ? s.new_flows - s.contacts.size() : 0;

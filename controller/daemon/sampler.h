@@ -19,6 +19,10 @@ public:
 
     // A WD_EV_NEW_FLOW event; time_ms is when it happened (unix ms).
     void on_new_flow(const wd_event_flow& event, int64_t time_ms);
+    // Bytes the device exchanged with one far end (from the flow walk), for its next sample;
+    // at most max_peers a device a tick, those it sent the most to.
+    void on_peer_bytes(const net::Mac& device, const engine::PeerBytes& bytes);
+    static constexpr size_t max_peers = 16;
 
     // One sample per device counted both now and at the previous call (a device seen for
     // the first time has no delta yet; one whose counters went backwards, e.g. evicted and
@@ -30,6 +34,7 @@ public:
 private:
     struct Pending {
         std::vector<engine::Contact> contacts;
+        std::vector<engine::PeerBytes> peer_bytes;
         uint64_t dropped = 0;
     };
     size_t max_contacts_;

@@ -1,6 +1,7 @@
 #include "daemon/traffic.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace warden::daemon {
 
@@ -48,14 +49,45 @@ void Traffic::scan_flows(const dataplane::FlowTable& table, uint64_t now_ns, int
     bool pass_done = scan_->advance(slice, [&](const wd_flow_key& k, const wd_flow_stats& f) {
         ++scan_entries_;
         if (f.last_seen_ns >= since) ++scan_active_[mac_key(k.mac)];
+        if (f.bytes[WD_FLOW_UP] >= kPeerFlowMinBytes) follow_bytes(k, f);
     });
     if (!pass_done) return;
+    std::erase_if(flow_bytes_, [&](const auto& entry) { return entry.second.pass != pass_; });
+    ++pass_;
     evictions.walk_ended(dataplane::MapId::flows, scan_entries_);
     active_ = std::move(scan_active_);
     entries_ = scan_entries_;
     scan_active_.clear();
     scan_entries_ = 0;
     scan_started_ns_ = 0;
+}
+
+void Traffic::follow_bytes(const wd_flow_key& k, const wd_flow_stats& f) {
+    // FNV-1a over the key: the flow's identity for as long as it lives.
+    uint64_t id = 0xcbf29ce484222325ull;
+    const auto* bytes = reinterpret_cast<const uint8_t*>(&k);
+    for (size_t i = 0; i < sizeof(k); ++i) id = (id ^ bytes[i]) * 0x100000001b3ull;
+    FlowBytes& seen = flow_bytes_[id];
+    // A counter below what was seen: the entry was evicted and made anew.
+    uint64_t up = f.bytes[WD_FLOW_UP] >= seen.up ? f.bytes[WD_FLOW_UP] - seen.up : f.bytes[WD_FLOW_UP];
+    uint64_t down = f.bytes[WD_FLOW_DOWN] >= seen.down ? f.bytes[WD_FLOW_DOWN] - seen.down
+                                                       : f.bytes[WD_FLOW_DOWN];
+    seen = {f.bytes[WD_FLOW_UP], f.bytes[WD_FLOW_DOWN], pass_};
+    if (up == 0 && down == 0) return;
+    net::IpAddr peer;
+    std::memcpy(peer.bytes.data(), k.daddr, 16);
+    auto& total = peer_bytes_[{dataplane::mac_of(k.mac), peer}];
+    total.peer = peer;
+    total.bytes_up += up;
+    total.bytes_down += down;
+}
+
+std::vector<std::pair<net::Mac, engine::PeerBytes>> Traffic::take_peer_bytes() {
+    std::vector<std::pair<net::Mac, engine::PeerBytes>> out;
+    out.reserve(peer_bytes_.size());
+    for (auto& [key, bytes] : peer_bytes_) out.emplace_back(key.first, bytes);
+    peer_bytes_.clear();
+    return out;
 }
 
 size_t Traffic::active_flows(const net::Mac& mac) const {

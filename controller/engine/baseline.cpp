@@ -29,15 +29,14 @@ std::optional<size_t> index_by_name(const std::array<Key, N>& keys, const std::s
 std::optional<size_t> baselined_index(Key k) { return index_in(baselined_keys, k); }
 std::optional<size_t> hourly_index(Key k) { return index_in(hourly_keys, k); }
 
-void Baseline::add(const FeatureVector& last_10s, const FeatureVector& last_60s, int hour) {
+void Baseline::add(const std::array<FeatureVector, window_count>& by_window, int hour) {
     for (size_t i = 0; i < baselined_keys.size(); ++i) {
         const Key& k = baselined_keys[i];
-        all_day_[i].add(k.window == Window::s10 ? last_10s[k.feature] : last_60s[k.feature]);
+        all_day_[i].add(by_window[size_t(k.window)][k.feature]);
     }
     for (size_t i = 0; i < hourly_keys.size(); ++i) {
         const Key& k = hourly_keys[i];
-        hourly_[i][size_t(hour) % 24].add(k.window == Window::s10 ? last_10s[k.feature]
-                                                                 : last_60s[k.feature]);
+        hourly_[i][size_t(hour) % 24].add(by_window[size_t(k.window)][k.feature]);
     }
 }
 

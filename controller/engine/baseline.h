@@ -22,8 +22,9 @@ struct Key {
 };
 std::string to_string(Key);  // "bytes_up@10s"
 
-// Every feature over 10 s, and the connection counts over 60 s as well.
-inline constexpr std::array<Key, 27> baselined_keys{{
+// Every feature over 10 s, the connection counts over 60 s as well, and what accumulates
+// over the long horizons (10 min, 1 h).
+inline constexpr std::array<Key, 35> baselined_keys{{
     {Feature::bytes_up, Window::s10},
     {Feature::frames_up, Window::s10},
     {Feature::bytes_down, Window::s10},
@@ -51,6 +52,14 @@ inline constexpr std::array<Key, 27> baselined_keys{{
     {Feature::lan_peers, Window::s60},
     {Feature::new_destinations, Window::s60},
     {Feature::new_destination_share, Window::s60},
+    {Feature::ports_per_host, Window::m10},
+    {Feature::ports_per_host, Window::h1},
+    {Feature::remote_access_hosts, Window::m10},
+    {Feature::remote_access_hosts, Window::h1},
+    {Feature::unanswered_syns, Window::m10},
+    {Feature::unanswered_syns, Window::h1},
+    {Feature::new_destination_upload, Window::s60},
+    {Feature::new_destination_upload, Window::h1},
 }};
 // Hour by hour as well: the volume features the flood and exfiltration detectors judge.
 inline constexpr std::array<Key, 2> hourly_keys{{
@@ -63,8 +72,9 @@ std::optional<size_t> hourly_index(Key);
 
 class Baseline {
 public:
-    // One closed 10 s window (and the 60 s ending with it), at this hour of the day (0..23).
-    void add(const FeatureVector& last_10s, const FeatureVector& last_60s, int hour);
+    // One closed 10 s window with what ends with it over the longer windows (by Window), at
+    // this hour of the day (0..23).
+    void add(const std::array<FeatureVector, window_count>& by_window, int hour);
     void merge(const Baseline& other);
 
     const Cell& all_day(size_t index) const { return all_day_[index]; }

@@ -45,9 +45,12 @@ std::optional<BeaconMatch> BeaconTracker::observe(const LoggedContact& contact, 
             return std::nullopt;
         }
         if (candidates_.size() >= max_candidates) {
-            // The candidate silent for longest makes room.
+            // The candidate with the fewest returns makes room (of those, the one silent for
+            // longest): a beacon building up its intervals outlasts a busy laptop's many
+            // hosts that came back once.
             candidates_.erase(std::min_element(
                 candidates_.begin(), candidates_.end(), [](const Candidate& a, const Candidate& b) {
+                    if (a.stored != b.stored) return a.stored < b.stored;
                     return a.times[a.stored - 1] < b.times[b.stored - 1];
                 }));
         }

@@ -1,6 +1,6 @@
-// Beaconing: a device that, after its history was established, starts connecting to an
-// address it never contacted before at regular intervals (malware checking in with its
-// controller). Every new address is noted with the time of its first connection (the last
+// Beaconing: a device that, once it has a history (past its first hour: the engine decides),
+// starts connecting to an address it never contacted before at regular intervals (malware
+// checking in with its controller). Every new address is noted with the time of its first connection (the last
 // 128 of them); one that comes back becomes a candidate, whose last few connection times
 // are kept, and the tracker reports when the last `repeats` intervals are equal within the
 // jitter. A plug's periodic check-in with its own cloud host is not a candidate: that host
@@ -36,7 +36,7 @@ public:
     static constexpr int64_t same_burst_ms = 1'000;
 
     // A new connection. `fresh`: its address was not in the device's history;
-    // `eligible`: the device has a history to compare with (past its learning period).
+    // `eligible`: the device has a history to compare with (the engine: past its first hour).
     std::optional<BeaconMatch> observe(const LoggedContact& contact, bool fresh, bool eligible,
                                        const Beaconing& settings);
     // Drops candidates silent for more than twice the longest interval.

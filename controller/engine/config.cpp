@@ -6,7 +6,7 @@ namespace {
 
 constexpr std::string_view detector_names[detector_count] = {
     "port_scan", "propagation",      "flood",   "exfiltration",
-    "new_destinations", "blocklist", "lateral", "beaconing"};
+    "new_destinations", "blocklist", "lateral", "beaconing", "upload_to_new"};
 constexpr std::string_view action_names[] = {"alert", "restricted", "isolate"};
 
 }  // namespace
@@ -37,6 +37,7 @@ Response& Config::response(Detector d) {
         case Detector::blocklist: return blocklist.response;
         case Detector::lateral: return lateral.response;
         case Detector::beaconing: return beaconing.response;
+        case Detector::upload_to_new: return upload_to_new.response;
     }
     return port_scan.response;  // not reached: every enumerator is handled above
 }

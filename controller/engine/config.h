@@ -24,12 +24,13 @@ enum class Detector : uint8_t {
     blocklist,         // frames to blocklisted addresses
     lateral,           // contacting many other devices on the LAN
     beaconing,         // regular connections to a destination new to the device
+    upload_to_new,     // upload to destinations the device never used, over 10 min and 1 h
 };
-inline constexpr size_t detector_count = 8;
+inline constexpr size_t detector_count = 9;
 inline constexpr std::array<Detector, detector_count> all_detectors{
     Detector::port_scan,        Detector::propagation, Detector::flood,
     Detector::exfiltration,     Detector::new_destinations, Detector::blocklist,
-    Detector::lateral,          Detector::beaconing};
+    Detector::lateral,          Detector::beaconing,   Detector::upload_to_new};
 
 // As written in the policy and the events log: "port_scan", "propagation", ...
 std::string_view to_string(Detector);
@@ -53,12 +54,21 @@ struct Response {
 // from tripping on a little activity, the factor lets a busy device be busy. "Normal" is the
 // 99th percentile of the feature in the device's own history at this hour (after the
 // learning period), else its type's profile, else a conservative default.
+//
+// The `_10m` and `_1h` floors judge evidence that accumulates over those horizons (see
+// engine/horizons.h): behaviour kept under every 10 s threshold still adds up. Their
+// distinct counts come from sketches with a 13 % standard error, so a floor is reached
+// somewhere between 0.75 and 1.3 times its value (three standard errors either way).
 
 struct PortScan {
     Response response{true, Action::isolate};
     uint32_t ports_per_host = 24;    // distinct ports on one host in 10 s (vertical)
     uint32_t hosts_per_port = 24;    // distinct hosts on one port in 10 s (horizontal)
     double unanswered_share = 0.5;   // horizontal: share of those attempts left unanswered
+    uint32_t ports_per_host_10m = 40;   // distinct ports on one host over 10 min
+    uint32_t ports_per_host_1h = 100;   // ... over 1 h
+    uint32_t unanswered_10m = 300;      // connection attempts left unanswered over 10 min
+    uint32_t unanswered_1h = 1'200;     // ... over 1 h
     double factor = 3;
     bool operator==(const PortScan&) const = default;
 };
@@ -67,6 +77,8 @@ struct Propagation {
     Response response{true, Action::isolate};
     std::vector<uint16_t> ports{22, 23, 2323};  // telnet and SSH, where Mirai and kin spread
     uint32_t hosts = 5;                         // distinct hosts on those ports in 10 s
+    uint32_t hosts_10m = 12;                    // ... over 10 min
+    uint32_t hosts_1h = 30;                     // ... over 1 h
     double factor = 3;
     bool operator==(const Propagation&) const = default;
 };
@@ -119,6 +131,18 @@ struct Beaconing {
     bool operator==(const Beaconing&) const = default;
 };
 
+struct UploadToNew {
+    Response response{true, Action::restricted};
+    // Bytes sent to destinations the device had never contacted (new for an hour after its
+    // first connection to them; those met in its first 10 minutes are its own), beyond the
+    // acknowledgements of what they sent back. Upload to its usual destinations is the
+    // exfiltration detector's.
+    uint64_t bytes_per_minute = 64ull << 20;  // over 60 s: about 1.1 MB/s for a minute
+    uint64_t bytes_1h = 2ull << 30;           // over 1 h: about 600 kB/s for an hour
+    double factor = 4;
+    bool operator==(const UploadToNew&) const = default;
+};
+
 struct Escalation {
     milliseconds window{86'400'000};  // a finding this soon after an earlier one escalates
     double factor = 4;                // each repeat multiplies the duration
@@ -143,6 +167,7 @@ struct Config {
     BlocklistHits blocklist;
     Lateral lateral;
     Beaconing beaconing;
+    UploadToNew upload_to_new;
 
     bool operator==(const Config&) const = default;
     const Response& response(Detector) const;

@@ -9,6 +9,7 @@
 
 #include "engine/beacon.h"
 #include "engine/features.h"
+#include "engine/horizons.h"
 #include "engine/known_set.h"
 #include "text/units.h"
 
@@ -31,6 +32,10 @@ constexpr uint64_t type_min_hour_windows = 360;
 constexpr uint32_t remembered_per_block = 64;
 // A device this young has met few addresses yet: the new-destinations check waits.
 constexpr int64_t young_device_ms = 3'600'000;
+// Destinations a device meets in its first minutes are its own (its cloud, met as it starts
+// up): upload to them is not upload to the unknown.
+constexpr int64_t own_destinations_ms = 600'000;
+constexpr double learning_beacon_jitter = 0.05;
 // A false positive raises the detector's threshold for the device to the value that
 // triggered it times this, so the same behaviour stays quiet and twice as much does not.
 constexpr double false_positive_margin = 1.25;
@@ -49,8 +54,17 @@ enum class Check : uint8_t {
     exfiltration,
     blocklist,
     new_destinations,
+    // over the long horizons (engine/horizons.h)
+    vertical_scan_10m,
+    vertical_scan_1h,
+    unanswered_10m,
+    unanswered_1h,
+    propagation_10m,
+    propagation_1h,
+    upload_to_new_60s,
+    upload_to_new_1h,
 };
-constexpr size_t check_count = 8;
+constexpr size_t check_count = 16;
 
 struct CheckSpec {
     const char* name;  // in the state file
@@ -75,9 +89,33 @@ constexpr CheckSpec check_specs[check_count] = {
     {"blocklist", Detector::blocklist, {Feature::blocklist_hits, Window::s10}, 0, "frames"},
     {"new_destinations", Detector::new_destinations, {Feature::new_destinations, Window::s60},
      20, "addresses"},
+    {"port_scan_vertical_10m", Detector::port_scan, {Feature::ports_per_host, Window::m10}, 4,
+     "ports"},
+    {"port_scan_vertical_1h", Detector::port_scan, {Feature::ports_per_host, Window::h1}, 6,
+     "ports"},
+    {"port_scan_unanswered_10m", Detector::port_scan, {Feature::unanswered_syns, Window::m10},
+     20, "attempts"},
+    {"port_scan_unanswered_1h", Detector::port_scan, {Feature::unanswered_syns, Window::h1}, 60,
+     "attempts"},
+    {"propagation_10m", Detector::propagation, {Feature::remote_access_hosts, Window::m10}, 1,
+     "addresses"},
+    {"propagation_1h", Detector::propagation, {Feature::remote_access_hosts, Window::h1}, 2,
+     "addresses"},
+    {"upload_to_new_60s", Detector::upload_to_new,
+     {Feature::new_destination_upload, Window::s60}, 1 << 20, "bytes"},
+    {"upload_to_new_1h", Detector::upload_to_new, {Feature::new_destination_upload, Window::h1},
+     16 << 20, "bytes"},
 };
 
 const CheckSpec& spec(size_t check) { return check_specs[check]; }
+
+// Judged on what accumulates over 10 min or 1 h (engine/horizons.h), not on a short window.
+bool long_horizon(size_t check) {
+    Window w = spec(check).key.window;
+    return w == Window::m10 || w == Window::h1;
+}
+
+std::string_view horizon_words(Window w) { return w == Window::m10 ? "10 min" : "1 h"; }
 
 double floor_of(size_t check, const Config& c) {
     switch (Check(check)) {
@@ -89,15 +127,31 @@ double floor_of(size_t check, const Config& c) {
         case Check::exfiltration: return double(c.exfiltration.bytes_per_second);
         case Check::blocklist: return c.blocklist.hits;
         case Check::new_destinations: return c.new_destinations.per_minute;
+        case Check::vertical_scan_10m: return c.port_scan.ports_per_host_10m;
+        case Check::vertical_scan_1h: return c.port_scan.ports_per_host_1h;
+        case Check::unanswered_10m: return c.port_scan.unanswered_10m;
+        case Check::unanswered_1h: return c.port_scan.unanswered_1h;
+        case Check::propagation_10m: return c.propagation.hosts_10m;
+        case Check::propagation_1h: return c.propagation.hosts_1h;
+        case Check::upload_to_new_60s: return double(c.upload_to_new.bytes_per_minute);
+        case Check::upload_to_new_1h: return double(c.upload_to_new.bytes_1h);
     }
     return 0;
 }
 
 double factor_of(size_t check, const Config& c) {
     switch (Check(check)) {
-        case Check::propagation: return c.propagation.factor;
+        case Check::propagation:
+        case Check::propagation_10m:
+        case Check::propagation_1h: return c.propagation.factor;
         case Check::vertical_scan:
-        case Check::horizontal_scan: return c.port_scan.factor;
+        case Check::horizontal_scan:
+        case Check::vertical_scan_10m:
+        case Check::vertical_scan_1h:
+        case Check::unanswered_10m:
+        case Check::unanswered_1h: return c.port_scan.factor;
+        case Check::upload_to_new_60s:
+        case Check::upload_to_new_1h: return c.upload_to_new.factor;
         case Check::lateral: return c.lateral.factor;
         case Check::flood: return c.flood.factor;
         case Check::exfiltration: return c.exfiltration.factor;
@@ -158,9 +212,15 @@ std::string bytes_rate(double v) {
     return fmt::format("{:.1f} GB/s", v / 1024 / 1024 / 1024);
 }
 
+std::string bytes_amount(double v) {
+    std::string rate = bytes_rate(v);
+    return rate.substr(0, rate.size() - 2);  // "12.3 MB/s" without "/s"
+}
+
 std::string in_unit(double v, const char* unit) {
     std::string_view u = unit;
     if (u == "B/s") return bytes_rate(v);
+    if (u == "bytes") return bytes_amount(v);
     if (u == "frames/s") return amount(v) + "/s";
     return amount(v);
 }
@@ -229,6 +289,7 @@ struct DeviceState {
     Baseline baseline;
     KnownSet known;
     Windows windows;
+    Horizons horizons;
     BeaconTracker beacons;
     std::array<int64_t, detector_count> quiet_until{};
     std::array<double, check_count> tolerance{};
@@ -450,7 +511,8 @@ bool only_time(const Sample& t) {
     return t.bytes_up == 0 && t.frames_up == 0 && t.bytes_down == 0 && t.frames_down == 0 &&
            t.bytes_lateral == 0 && t.frames_lateral == 0 && t.new_flows == 0 &&
            t.syn_sent == 0 && t.synack_received == 0 && t.dns_queries == 0 &&
-           t.blocklist_hits == 0 && t.contacts.empty() && t.contacts_dropped == 0;
+           t.blocklist_hits == 0 && t.contacts.empty() && t.contacts_dropped == 0 &&
+           t.peer_bytes.empty();
 }
 
 struct Fired {
@@ -487,6 +549,7 @@ void Engine::State::observe(const net::Mac& mac, const Sample& tick, std::vector
     if (h.first_seen_ms == 0)
         h.first_seen_ms = now - static_cast<int64_t>(std::max(0.0, tick.seconds) * 1000);
     h.last_seen_ms = now;
+    d.horizons.advance(now);
     bool trusted_now = trusted(h, now);
     if (needs_refresh(h, now)) refresh(h, d, now);
 
@@ -502,6 +565,19 @@ void Engine::State::observe(const net::Mac& mac, const Sample& tick, std::vector
     const bool watch_beacons = config.beaconing.response.enabled &&
                                now >= d.quiet_until[size_t(Detector::beaconing)] &&
                                now >= d.quarantined_until;
+    // A new address can start a beacon once the device has a history to compare with: past
+    // its learning period, or, while it learns, past its first hour (the hosts it met then
+    // are its own: a plug's check-in with its cloud starts in its first minutes).
+    const bool beacon_eligible = trusted_now || now - h.first_seen_ms >= young_device_ms;
+    // While it learns, almost every address is new to it, so chance regularity (a laptop's
+    // pages every half minute) is likelier: the intervals must be tighter (5 %; malware's
+    // timers are tighter still) and two more of them in a row.
+    Beaconing beacon_shape = config.beaconing;
+    if (!trusted_now) {
+        beacon_shape.jitter = std::min(beacon_shape.jitter, learning_beacon_jitter);
+        beacon_shape.repeats = std::min<uint32_t>(beacon_shape.repeats + 2,
+                                                  uint32_t(BeaconTracker::max_times - 1));
+    }
     std::optional<BeaconMatch> beacon;
     for (const Contact* c : contacts) {
         LoggedContact logged;
@@ -522,31 +598,49 @@ void Engine::State::observe(const net::Mac& mac, const Sample& tick, std::vector
                        (c->syn ? LoggedContact::syn : 0) |
                        (fresh ? LoggedContact::new_destination : 0);
         d.windows.log(logged);
+        d.horizons.contact(logged, config.propagation.ports, fresh,
+                           logged.time_ms - h.first_seen_ms < own_destinations_ms);
         if (watch_beacons)
-            if (auto m = d.beacons.observe(logged, fresh, trusted_now, config.beaconing)) beacon = m;
+            if (auto m = d.beacons.observe(logged, fresh, beacon_eligible, beacon_shape))
+                beacon = m;
     }
+    // What went where: upload to destinations new to the device is counted on its own.
+    for (const PeerBytes& p : tick.peer_bytes) {
+        uint32_t fp = fingerprint(p.peer);
+        d.windows.add_new_destination_upload(d.horizons.bytes_with(
+            p.peer, fp, double(p.bytes_up), double(p.bytes_down), !d.known.contains(fp),
+            now - h.first_seen_ms < own_destinations_ms, now));
+    }
+    d.horizons.attempts(double(tick.syn_sent) - double(tick.synack_received), now);
 
     bool closed = d.windows.add_tick(tick);
     d.windows.expire(now);
 
     thread_local WindowFeatures w10;
     d.windows.last_10s(now, config.propagation.ports, w10);
+    thread_local std::array<HorizonFeatures, long_windows.size()> longer;
+    for (size_t i = 0; i < long_windows.size(); ++i) d.horizons.features(long_windows[i], longer[i]);
+    auto horizon_of = [&](Window w) -> const HorizonFeatures& {
+        return longer[w == Window::m10 ? 0 : 1];
+    };
 
     // Every check against its threshold.
     Fired fired[check_count + 1];
     size_t n_fired = 0;
     for (size_t c = 0; c < check_count; ++c) {
         const CheckSpec& s = spec(c);
-        double value = Check(c) == Check::new_destinations
-                           ? double(d.windows.new_destinations_60s())
-                           : w10.values[s.key.feature];
+        double value = Check(c) == Check::new_destinations ? double(d.windows.new_destinations_60s())
+                       : Check(c) == Check::upload_to_new_60s
+                           ? d.windows.new_destination_upload_60s(now)
+                       : long_horizon(c) ? horizon_of(s.key.window).values[s.key.feature]
+                                         : w10.values[s.key.feature];
         double threshold = d.cached[c].threshold;
         // A window's value keeps rising while a behaviour lasts, and a finding fires at the
         // first tick over the threshold: the rise of this tick, kept up for a whole window, is
         // what the behaviour amounts to. A false positive teaches that (a quarantined device
         // is not seen going further).
-        double window_ticks = double(Check(c) == Check::new_destinations ? 60'000 : 10'000) /
-                              std::max(1.0, tick.seconds * 1000);
+        double window_ticks =
+            double(window_ms(s.key.window)) / std::max(1.0, tick.seconds * 1000);
         d.projected[c] = std::max(value, (value - d.previous_value[c]) * window_ticks);
         d.previous_value[c] = value;
         // While a finding's episode lasts, remember how far it went: a false positive
@@ -639,6 +733,38 @@ void Engine::State::observe(const net::Mac& mac, const Sample& tick, std::vector
                                        "in 60 s",
                                        at_least, value);
                     break;
+                case Check::vertical_scan_10m:
+                case Check::vertical_scan_1h: {
+                    const auto& hz = horizon_of(spec(f.check).key.window);
+                    text = fmt::format("tried about {} ports on {} over {}", value,
+                                       hz.busiest_host.str(),
+                                       horizon_words(spec(f.check).key.window));
+                    peer = hz.busiest_host;
+                    break;
+                }
+                case Check::unanswered_10m:
+                case Check::unanswered_1h:
+                    text = fmt::format("left {} connection attempts unanswered over {}", value,
+                                       horizon_words(spec(f.check).key.window));
+                    break;
+                case Check::propagation_10m:
+                case Check::propagation_1h:
+                    text = fmt::format("contacted about {} addresses on ports {} over {}", value,
+                                       join_ports(config.propagation.ports),
+                                       horizon_words(spec(f.check).key.window));
+                    break;
+                case Check::upload_to_new_60s:
+                case Check::upload_to_new_1h: {
+                    const auto& hz = horizon_of(Window::h1);
+                    text = fmt::format("uploaded {} to addresses it had never contacted before, "
+                                       "{}; the most to {}: {} since it first contacted it",
+                                       value,
+                                       Check(f.check) == Check::upload_to_new_60s ? "in 60 s"
+                                                                                  : "over 1 h",
+                                       hz.top_new_peer.str(), bytes_amount(hz.top_new_bytes));
+                    peer = hz.top_new_peer;
+                    break;
+                }
             }
             if (cached.normal.source != Source::none)
                 text += fmt::format("; its normal is {} ({})", in_unit(cached.normal.value, unit),
@@ -661,6 +787,7 @@ void Engine::State::observe(const net::Mac& mac, const Sample& tick, std::vector
         Finding finding = decide(d, f.detector, f.value, cached, std::move(text), unit, now);
         finding.score = f.score;
         finding.evidence.peer = peer;
+        if (f.check < check_count) finding.evidence.window = to_string(spec(f.check).key.window);
         out.push_back(std::move(finding));
     }
 
@@ -671,9 +798,14 @@ void Engine::State::observe(const net::Mac& mac, const Sample& tick, std::vector
             thread_local WindowFeatures w60;
             d.windows.last_60s(now, config.propagation.ports, w60);
             int hour = hour_of(now);
-            d.baseline.add(w10.values, w60.values, hour);
+            thread_local std::array<FeatureVector, window_count> by_window;
+            by_window[size_t(Window::s10)] = w10.values;
+            by_window[size_t(Window::s60)] = w60.values;
+            by_window[size_t(Window::m10)] = horizon_of(Window::m10).values;
+            by_window[size_t(Window::h1)] = horizon_of(Window::h1).values;
+            d.baseline.add(by_window, hour);
             h.baseline_windows = capped_windows(d.baseline);
-            learned[d.type].add(w10.values, w60.values, hour);
+            learned[d.type].add(by_window, hour);
         }
         d.hold_block = false;
         d.remembered_in_block = 0;
@@ -681,10 +813,14 @@ void Engine::State::observe(const net::Mac& mac, const Sample& tick, std::vector
         refresh(h, d, now);
     }
 
-    // Quiet from here on? Then the next idle ticks take the short way at the top.
+    // Quiet from here on? Then the next idle ticks take the short way at the top. (What the
+    // long horizons hold does not keep a device from being quiet: a tick that brings nothing
+    // cannot raise it, and the next full tick catches up on its halves.)
+    bool short_checks_zero = true;
+    for (size_t c = 0; c < check_count; ++c)
+        if (!long_horizon(c) && d.previous_value[c] != 0) short_checks_zero = false;
     if (h.first_seen_ms != 0 && d.windows.block_end_ms() != 0 && d.windows.quiet() &&
-        std::all_of(d.previous_value.begin(), d.previous_value.end(),
-                    [](double v) { return v == 0; })) {
+        short_checks_zero) {
         h.quiet = true;
         h.block_end_ms = d.windows.block_end_ms();
         h.open_ms = d.windows.open_ms();
@@ -707,7 +843,8 @@ Finding Engine::State::decide(DeviceState& d, Detector detector, double value,
                   unit,
                   source_words(cached.normal, d.type),
                   std::move(text),
-                  std::nullopt};
+                  std::nullopt,
+                  {}};
     f.action = response.action;
     f.duration = response.duration;
     const auto& esc = config.escalation;
@@ -785,6 +922,7 @@ nlohmann::json Finding::to_json() const {
         j["duration_ms"] = duration ? nlohmann::json(duration->count()) : nlohmann::json(nullptr);
     if (!note.empty()) j["note"] = note;
     if (evidence.peer) j["peer"] = evidence.peer->str();
+    if (!evidence.window.empty()) j["window"] = evidence.window;
     return j;
 }
 
@@ -879,7 +1017,8 @@ Taught Engine::false_positive(const net::Mac& mac, std::optional<Detector> detec
                                to_string(det), in_unit(before, spec(c).unit),
                                in_unit(std::max(before, d.tolerance[c]), spec(c).unit));
             if (std::string_view(spec(c).unit) != "B/s" &&
-                std::string_view(spec(c).unit) != "frames/s")
+                std::string_view(spec(c).unit) != "frames/s" &&
+                std::string_view(spec(c).unit) != "bytes")
                 line += std::string(" ") + spec(c).unit;
         } else {
             continue;

@@ -39,6 +39,9 @@ struct Evidence {
     // The one far end the evidence names (the host a vertical scan tried, a beacon's
     // destination), so the controller can show the name the device looked it up as.
     std::optional<net::IpAddr> peer;
+    // What the value was measured over: "10s", "60s", "10m", "1h" (the long horizons); empty
+    // for a beacon (its intervals).
+    std::string window;
 };
 
 struct Finding {

@@ -15,7 +15,7 @@ constexpr std::string_view feature_names[feature_count] = {
     "dns_queries",      "blocklist_hits",   "destinations",
     "ports",            "lan_peers",        "new_destinations",
     "new_destination_share", "ports_per_host", "hosts_per_port",
-    "remote_access_hosts"};
+    "remote_access_hosts", "new_destination_upload"};
 
 constexpr int64_t block_ms = 10'000;
 // An Ethernet frame at the usual MTU, headers included (as the data plane counts bytes).
@@ -26,7 +26,10 @@ constexpr double ack_share = 1.0 / 20;
 }  // namespace
 
 std::string_view to_string(Feature f) { return feature_names[size_t(f)]; }
-std::string_view to_string(Window w) { return w == Window::s10 ? "10s" : "60s"; }
+std::string_view to_string(Window w) {
+    static constexpr std::string_view names[window_count] = {"10s", "60s", "10m", "1h"};
+    return names[size_t(w)];
+}
 
 void Counters::add(const Sample& t) {
     double tick_ms = t.seconds > 0 ? t.seconds * 1000.0 : 0.0;
@@ -46,11 +49,19 @@ void Counters::add(const Sample& t) {
     contacts_dropped += double(t.contacts_dropped);
 }
 
+double Windows::new_destination_upload_60s(int64_t now_ms) const {
+    double sum = current_.new_destination_upload;
+    for (size_t i = 0; i < closed_.size(); ++i)
+        if (closed_end_ms_[i] > now_ms - window_ms(Window::s60) + block_ms)
+            sum += closed_[i].new_destination_upload;
+    return sum;
+}
+
 bool Counters::only_time() const {
     return bytes_up == 0 && frames_up == 0 && bytes_down == 0 && frames_down == 0 &&
            bytes_lateral == 0 && frames_lateral == 0 && new_flows == 0 && syn_sent == 0 &&
            synack_received == 0 && dns_queries == 0 && blocklist_hits == 0 &&
-           contacts_dropped == 0;
+           contacts_dropped == 0 && new_destination_upload == 0;
 }
 
 void Counters::add(const Counters& o, double share) {
@@ -68,6 +79,7 @@ void Counters::add(const Counters& o, double share) {
     dns_queries += o.dns_queries * share;
     blocklist_hits += o.blocklist_hits * share;
     contacts_dropped += o.contacts_dropped * share;
+    new_destination_upload += o.new_destination_upload * share;
 }
 
 bool Windows::add_tick(const Sample& tick) {
@@ -153,6 +165,7 @@ void Windows::counter_features(const Counters& c, Window w, FeatureVector& out) 
     out[Feature::unanswered_syns] = std::max(0.0, c.syn_sent - c.synack_received) * per_window;
     out[Feature::dns_queries] = c.dns_queries * per_window;
     out[Feature::blocklist_hits] = c.blocklist_hits * per_window;
+    out[Feature::new_destination_upload] = c.new_destination_upload * per_window;
 }
 
 void Windows::contact_features(std::span<const LoggedContact> contacts,

@@ -39,13 +39,25 @@ enum class Feature : uint8_t {
     ports_per_host,         // the most distinct ports on one address
     hosts_per_port,         // the most distinct addresses on one port
     remote_access_hosts,    // distinct addresses on the propagation ports (telnet, SSH)
+    new_destination_upload,  // bytes (not per second) sent to destinations new to the device
 };
-inline constexpr size_t feature_count = 20;
+inline constexpr size_t feature_count = 21;
 std::string_view to_string(Feature);
 
-enum class Window : uint8_t { s10, s60 };
-inline constexpr int64_t window_ms(Window w) { return w == Window::s10 ? 10'000 : 60'000; }
-std::string_view to_string(Window);  // "10s", "60s"
+// The short windows are exact (Windows, below); the long horizons accumulate in sketches
+// (engine/horizons.h).
+enum class Window : uint8_t { s10, s60, m10, h1 };
+inline constexpr size_t window_count = 4;
+inline constexpr int64_t window_ms(Window w) {
+    switch (w) {
+        case Window::s10: return 10'000;
+        case Window::s60: return 60'000;
+        case Window::m10: return 600'000;
+        case Window::h1: return 3'600'000;
+    }
+    return 10'000;
+}
+std::string_view to_string(Window);  // "10s", "60s", "10m", "1h"
 
 struct FeatureVector {
     std::array<double, feature_count> values{};
@@ -71,6 +83,7 @@ struct Counters {
     double new_flows = 0, active_flow_ms = 0, syn_sent = 0, synack_received = 0;
     double dns_queries = 0, blocklist_hits = 0;
     double contacts_dropped = 0;
+    double new_destination_upload = 0;  // bytes to destinations new to the device
 
     void add(const Sample& tick);
     // Nothing counted but time and active flows.
@@ -101,6 +114,11 @@ public:
     bool add_tick(const Sample& tick);
     // Remembers a connection (call in time order, before add_tick of the same tick).
     void log(const LoggedContact& contact);
+    // Bytes sent to destinations new to the device (engine/horizons.h decides), this tick.
+    void add_new_destination_upload(double bytes) { current_.new_destination_upload += bytes; }
+    // The same over the last 50 to 60 s (the open block and the closed ones of the last 50 s),
+    // at any tick.
+    double new_destination_upload_60s(int64_t now_ms) const;
     // Drops what is older than 60 s before now.
     void expire(int64_t now_ms);
 

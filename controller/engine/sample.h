@@ -24,6 +24,14 @@ struct Contact {
     uint32_t bytes = 0;     // size of the first frame
 };
 
+// What the device exchanged with one far end on the internet during the tick (from the
+// data plane's flow records), for the ends it sent the most to.
+struct PeerBytes {
+    net::IpAddr peer;
+    uint64_t bytes_up = 0;    // sent by the device
+    uint64_t bytes_down = 0;  // sent to it
+};
+
 struct Sample {
     int64_t time_ms = 0;   // end of the tick, unix ms: the engine's only clock
     double seconds = 1.0;  // length of the tick
@@ -39,6 +47,9 @@ struct Sample {
     uint64_t blocklist_hits = 0;   // frames to blocklisted addresses (dropped)
     std::vector<Contact> contacts;  // the tick's new connections, at most a bounded number
     uint64_t contacts_dropped = 0;  // new connections beyond that bound (counted, not listed)
+    // Bytes by far end, at most a bounded number of ends (those the device sent the most
+    // to); may cover a longer time than the tick (the flow table is read in passes).
+    std::vector<PeerBytes> peer_bytes;
 };
 
 }  // namespace warden::engine

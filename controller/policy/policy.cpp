@@ -560,7 +560,7 @@ void read_detectors(Checker& c, const Value& v, engine::Config& out) {
         "learning_period", "cooldown",     "forget_after",     "known_destinations",
         "never_quarantine", "escalation",  "port_scan",        "propagation",
         "flood",           "exfiltration", "new_destinations", "blocklist",
-        "lateral",         "beaconing"};
+        "lateral",         "beaconing",    "upload_to_new"};
     auto fields = c.mapping(v, keys, "a mapping of detector settings");
     if (!fields) return;
 
@@ -595,9 +595,15 @@ void read_detectors(Checker& c, const Value& v, engine::Config& out) {
     if (auto f = fields->get("port_scan")) {
         auto& d = out.port_scan;
         read_detector(c, f->value, "port_scan", d.response,
-                      {"ports_per_host", "hosts_per_port", "unanswered_share", "factor"},
+                      {"ports_per_host", "hosts_per_port", "unanswered_share",
+                       "ports_per_host_10m", "ports_per_host_1h", "unanswered_10m",
+                       "unanswered_1h", "factor"},
                       [&](const Fields& own) {
                           count(own, "ports_per_host", 2, 65'535, d.ports_per_host);
+                          count(own, "ports_per_host_10m", 2, 65'535, d.ports_per_host_10m);
+                          count(own, "ports_per_host_1h", 2, 65'535, d.ports_per_host_1h);
+                          count(own, "unanswered_10m", 1, count_max, d.unanswered_10m);
+                          count(own, "unanswered_1h", 1, count_max, d.unanswered_1h);
                           count(own, "hosts_per_port", 2, count_max, d.hosts_per_port);
                           if (auto s = own.get("unanswered_share"))
                               if (auto n = c.decimal(s->value, 0, 1)) d.unanswered_share = *n;
@@ -606,10 +612,13 @@ void read_detectors(Checker& c, const Value& v, engine::Config& out) {
     }
     if (auto f = fields->get("propagation")) {
         auto& d = out.propagation;
-        read_detector(c, f->value, "propagation", d.response, {"ports", "hosts", "factor"},
+        read_detector(c, f->value, "propagation", d.response,
+                      {"ports", "hosts", "hosts_10m", "hosts_1h", "factor"},
                       [&](const Fields& own) {
                           if (auto p = own.get("ports")) read_ports(c, p->value, d.ports);
                           count(own, "hosts", 1, count_max, d.hosts);
+                          count(own, "hosts_10m", 1, count_max, d.hosts_10m);
+                          count(own, "hosts_1h", 1, count_max, d.hosts_1h);
                           factor(own, d.factor);
                       });
     }
@@ -649,6 +658,19 @@ void read_detectors(Checker& c, const Value& v, engine::Config& out) {
         read_detector(c, f->value, "lateral", d.response, {"peers", "factor"},
                       [&](const Fields& own) {
                           count(own, "peers", 1, 65'535, d.peers);
+                          factor(own, d.factor);
+                      });
+    }
+    if (auto f = fields->get("upload_to_new")) {
+        auto& d = out.upload_to_new;
+        read_detector(c, f->value, "upload_to_new", d.response,
+                      {"bytes_per_minute", "bytes_1h", "factor"}, [&](const Fields& own) {
+                          if (auto b = own.get("bytes_per_minute"))
+                              if (auto n = c.size(b->value, 1 << 20, 1000ull << 30))
+                                  d.bytes_per_minute = *n;
+                          if (auto b = own.get("bytes_1h"))
+                              if (auto n = c.size(b->value, 1 << 20, 1000ull << 30))
+                                  d.bytes_1h = *n;
                           factor(own, d.factor);
                       });
     }

@@ -68,6 +68,18 @@ const TrainedHome& trained_home() {
     return trained;
 }
 
+std::string report_key(const engine::Finding& f) {
+    std::string key(engine::to_string(f.detector));
+    if (f.evidence.window == "10m" || f.evidence.window == "1h") key += "@" + f.evidence.window;
+    return key;
+}
+
+bool from_new_evidence(const engine::Finding& f, int64_t device_first_ms, int64_t learning_ms) {
+    return f.evidence.window == "10m" || f.evidence.window == "1h" ||
+           f.detector == engine::Detector::upload_to_new ||
+           (f.detector == engine::Detector::beaconing && f.time_ms < device_first_ms + learning_ms);
+}
+
 Report& Report::get() {
     static Report report;
     return report;

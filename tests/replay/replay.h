@@ -45,6 +45,12 @@ private:
     uint64_t device_ticks_ = 0;
 };
 
+// How the report files a finding: its detector, and the long horizon it was judged over if
+// any ("port_scan", "port_scan@10m").
+std::string report_key(const engine::Finding& f);
+// A finding only the long horizons (10 min, 1 h) or a beacon found while learning can make.
+bool from_new_evidence(const engine::Finding& f, int64_t device_first_ms, int64_t learning_ms);
+
 // What the report collects (see scripts/detection-report.sh).
 struct Report {
     struct Detection {

@@ -172,11 +172,13 @@ void DeviceSim::connect(Sample& s, int64_t t, const net::IpAddr& peer, uint16_t 
         ++s.frames_up;
     }
     add_contact(s, {peer, port, proto, lateral, tcp, t, first_frame});
+    last_peer_ = peer;
 }
 
 void DeviceSim::transfer(int64_t start, double seconds, double up_per_s, double down_per_s,
-                         bool lateral) {
-    transfers_.push_back({start, start + int64_t(seconds * 1000), up_per_s, down_per_s, lateral});
+                         bool lateral, std::optional<net::IpAddr> peer) {
+    transfers_.push_back({start, start + int64_t(seconds * 1000), up_per_s, down_per_s, lateral,
+                          peer.value_or(last_peer_)});
 }
 
 net::IpAddr DeviceSim::popular_host() {
@@ -219,7 +221,7 @@ int64_t DeviceSim::fire(Event e, int64_t t, Sample& s) {
             return t + ms(uniform(3000, 4000));
         case Event::motion: {  // camera: a clip upload on top of the stream
             bool day = hour_of(t) >= 7 && hour_of(t) < 21;
-            transfer(t, uniform(20, 60), uniform(300e3, 500e3), 3e3);
+            transfer(t, uniform(20, 60), uniform(300e3, 500e3), 3e3, false, own(0));
             return t + ms(exponential(day ? 15 * 60 : 60 * 60));
         }
         case Event::music:  // speaker: a listening session
@@ -397,6 +399,8 @@ Sample DeviceSim::tick(int64_t end_ms, double seconds) {
         } else {
             s.bytes_up += uint64_t(sent_bytes);
             s.frames_up += uint64_t(sent_frames);
+            s.peer_bytes.push_back(
+                {tr.peer, uint64_t(sent_bytes), uint64_t(down.data_bytes + up.ack_bytes)});
         }
         s.bytes_down += uint64_t(down.data_bytes + up.ack_bytes);
         s.frames_down += uint64_t(down.data_frames + up.ack_frames);
@@ -419,7 +423,9 @@ Sample DeviceSim::tick(int64_t end_ms, double seconds) {
 std::string_view to_string(AttackKind k) {
     static constexpr std::string_view names[] = {
         "vertical scan", "horizontal scan", "propagation", "flood",           "exfiltration",
-        "lateral",       "beaconing",       "blocklist",   "new destinations"};
+        "lateral",       "beaconing",       "blocklist",   "new destinations",
+        "slow vertical scan (1 port/s)", "slow telnet/SSH sweep (1 address/5 s)",
+        "100 MB to a new host (2-3 MB/s)", "slow beacon (every 60 s)"};
     return names[size_t(k)];
 }
 
@@ -435,18 +441,34 @@ engine::Detector expected_detector(AttackKind k) {
         case AttackKind::beaconing: return Detector::beaconing;
         case AttackKind::blocklist: return Detector::blocklist;
         case AttackKind::new_destinations: return Detector::new_destinations;
+        case AttackKind::slow_vertical_scan: return Detector::port_scan;
+        case AttackKind::slow_sweep: return Detector::propagation;
+        case AttackKind::upload_to_new: return Detector::upload_to_new;
+        case AttackKind::slow_beacon: return Detector::beaconing;
     }
     return Detector::port_scan;
 }
 
 int64_t detection_deadline_ms(AttackKind k) {
-    if (k == AttackKind::beaconing) return 5 * 60'000;
-    if (k == AttackKind::new_destinations) return 60'000;
-    return 10'000;
+    switch (k) {
+        case AttackKind::beaconing: return 5 * 60'000;
+        case AttackKind::new_destinations: return 60'000;
+        case AttackKind::slow_vertical_scan: return 2 * 60'000;
+        case AttackKind::slow_sweep: return 5 * 60'000;
+        case AttackKind::upload_to_new: return 2 * 60'000;
+        case AttackKind::slow_beacon: return 10 * 60'000;
+        default: return 10'000;
+    }
 }
 
 int64_t attack_duration_ms(AttackKind k) {
-    return k == AttackKind::beaconing ? 10 * 60'000 : 120'000;
+    switch (k) {
+        case AttackKind::beaconing: return 10 * 60'000;
+        case AttackKind::slow_vertical_scan:
+        case AttackKind::slow_sweep: return 10 * 60'000;
+        case AttackKind::slow_beacon: return 15 * 60'000;
+        default: return 120'000;  // upload_to_new: until its 100 MB are sent
+    }
 }
 
 Attack::Attack(AttackKind kind, int64_t start_ms, uint64_t seed)
@@ -457,6 +479,9 @@ Attack::Attack(AttackKind kind, int64_t start_ms, uint64_t seed)
     scan_port_ = std::uniform_int_distribution<int>(0, 1)(rng_) ? 80 : 8080;
     beacon_period_ms_ = std::uniform_real_distribution<double>(20'000, 60'000)(rng_);
     next_beacon_ms_ = start_ms_;
+    if (kind == AttackKind::slow_beacon) beacon_period_ms_ = 60'000;
+    if (kind == AttackKind::upload_to_new)
+        upload_rate_ = std::uniform_real_distribution<double>(2e6, 3e6)(rng_);
 }
 
 void Attack::add(Sample& s, int64_t end_ms, double seconds) {
@@ -524,21 +549,41 @@ void Attack::add(Sample& s, int64_t end_ms, double seconds) {
             s.contacts_dropped += uint64_t(frames) - listed;
             break;
         }
-        case AttackKind::exfiltration: {
+        case AttackKind::exfiltration:
+        case AttackKind::upload_to_new: {
             if (from == start_ms_) {
                 ++s.new_flows;
                 ++s.syn_sent;
                 ++s.synack_received;
                 add_contact(s, {target_, 443, tcp, false, true, from, 74});
             }
-            Frames up = frames_for(8e6 * secs);
+            double rate = kind_ == AttackKind::upload_to_new ? upload_rate_ : 8e6;
+            double bytes = rate * secs;
+            if (kind_ == AttackKind::upload_to_new) bytes = std::min(bytes, 100e6 - uploaded_);
+            if (bytes <= 0) break;
+            uploaded_ += bytes;
+            Frames up = frames_for(bytes);
             s.bytes_up += uint64_t(up.data_bytes);
             s.frames_up += uint64_t(up.data_frames);
             s.bytes_down += uint64_t(up.ack_bytes);
             s.frames_down += uint64_t(up.ack_frames);
+            s.peer_bytes.push_back({target_, uint64_t(up.data_bytes), uint64_t(up.ack_bytes)});
             ++s.active_flows;
             break;
         }
+        case AttackKind::slow_vertical_scan:
+            // The ports in a scrambled order, as nmap tries them; closed ones answer RST.
+            each(1, [&](int64_t t, uint32_t i) {
+                attempt(t, target_, uint16_t(1 + (i * 7919u) % 1024), false, 0.05);
+            });
+            break;
+        case AttackKind::slow_sweep:
+            each(0.2, [&](int64_t t, uint32_t) {
+                double r = uniform(0, 1);
+                uint16_t port = r < 0.8 ? 23 : r < 0.9 ? 2323 : 22;
+                attempt(t, internet_address(uint32_t(uniform(100'000, 129'000))), port, false, 0.05);
+            });
+            break;
         case AttackKind::lateral:
             // The home's other devices (.10 to .33, the printer and the NAS), three a second,
             // on ports a worm tries.
@@ -549,6 +594,7 @@ void Attack::add(Sample& s, int64_t end_ms, double seconds) {
             });
             break;
         case AttackKind::beaconing:
+        case AttackKind::slow_beacon:
             while (next_beacon_ms_ < to) {
                 if (next_beacon_ms_ >= from) {
                     ++s.new_flows;

@@ -67,6 +67,7 @@ private:
         int64_t start_ms, end_ms;
         double up_per_s, down_per_s;  // bytes
         bool lateral;
+        net::IpAddr peer;
     };
 
     void schedule(Event e, int64_t first_ms);
@@ -75,8 +76,9 @@ private:
     bool heavy(int64_t t) const;
     void connect(engine::Sample& s, int64_t t, const net::IpAddr& peer, uint16_t port,
                  uint8_t proto, bool lateral = false, uint32_t first_frame = 74);
+    // With the far end of the connection opened last, unless `peer` says otherwise.
     void transfer(int64_t start, double seconds, double up_per_s, double down_per_s,
-                  bool lateral = false);
+                  bool lateral = false, std::optional<net::IpAddr> peer = std::nullopt);
     net::IpAddr popular_host();  // a site from the shared Zipf-weighted pool
     net::IpAddr fresh_host();    // an address never used before
     double uniform(double a, double b);
@@ -94,6 +96,7 @@ private:
     std::vector<Transfer> transfers_;
     int persistent_flows_ = 0;
     uint32_t fresh_counter_ = 0;
+    net::IpAddr last_peer_;
 };
 
 // ---- attacks ----
@@ -108,14 +111,23 @@ enum class AttackKind : uint8_t {
     beaconing,         // a new host every 20..60 s (2 % jitter)
     blocklist,         // a frame to a blocklisted address every 3 s
     new_destinations,  // 5 new addresses a second, answered (a proxy bot)
+    // Low and slow: each stays under every 10 s threshold; only what accumulates shows it.
+    slow_vertical_scan,  // 1 port a second on one new host
+    slow_sweep,          // telnet/SSH: one new address every 5 s
+    upload_to_new,       // 100 MB at 2-3 MB/s to a host the device never contacted
+    slow_beacon,         // a new host every 60 s
 };
-inline constexpr std::array<AttackKind, 9> all_attacks{
-    AttackKind::vertical_scan, AttackKind::horizontal_scan, AttackKind::propagation,
-    AttackKind::flood,         AttackKind::exfiltration,    AttackKind::lateral,
-    AttackKind::beaconing,     AttackKind::blocklist,       AttackKind::new_destinations};
+inline constexpr std::array<AttackKind, 13> all_attacks{
+    AttackKind::vertical_scan,      AttackKind::horizontal_scan, AttackKind::propagation,
+    AttackKind::flood,              AttackKind::exfiltration,    AttackKind::lateral,
+    AttackKind::beaconing,          AttackKind::blocklist,       AttackKind::new_destinations,
+    AttackKind::slow_vertical_scan, AttackKind::slow_sweep,      AttackKind::upload_to_new,
+    AttackKind::slow_beacon};
 std::string_view to_string(AttackKind);
 engine::Detector expected_detector(AttackKind);
-int64_t detection_deadline_ms(AttackKind);  // 10 s; beaconing 5 min; new destinations 60 s
+// 10 s; beaconing 5 min; new destinations 60 s; the slow ones: vertical scan and upload 2 min,
+// sweep 5 min, beacon 10 min.
+int64_t detection_deadline_ms(AttackKind);
 int64_t attack_duration_ms(AttackKind);
 
 class Attack {
@@ -136,6 +148,8 @@ private:
     double beacon_period_ms_;
     net::IpAddr target_;
     uint16_t scan_port_ = 80;
+    double upload_rate_ = 0;  // upload_to_new: bytes a second
+    double uploaded_ = 0;
 };
 
 }  // namespace warden::replay

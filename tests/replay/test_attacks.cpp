@@ -134,7 +134,10 @@ TEST_CASE("protection starts at once: attacks in a new device's first hours are 
     });
     for (Kind kind : all_kinds)
         for (AttackKind attack : all_attacks) {
-            if (attack == AttackKind::beaconing) continue;  // needs a history (see DETECTION.md)
+            // While a device learns, a beacon must keep 6 regular intervals (DETECTION.md):
+            // one every 20-60 s cannot meet this attack's 5 minutes; the slow beacon (every
+            // 60 s, within 10 minutes) is the target for learning devices.
+            if (attack == AttackKind::beaconing) continue;
             int64_t start = home.now + 20'000 + int64_t(seed() % 1000);
             check("learning", kind, attack,
                   run_attack(engine, home, first_of(home, kind), attack, start));
@@ -155,6 +158,9 @@ TEST_CASE("imported type profiles: protection at once, and no false alarms on th
     });
     for (Kind kind : all_kinds)
         for (AttackKind attack : all_attacks) {
+            // While a device learns, a beacon must keep 6 regular intervals (DETECTION.md):
+            // one every 20-60 s cannot meet this attack's 5 minutes; the slow beacon (every
+            // 60 s, within 10 minutes) is the target for learning devices.
             if (attack == AttackKind::beaconing) continue;
             int64_t start = home.now + 20'000 + int64_t(seed() % 1000);
             Outcome o = run_attack(engine, home, first_of(home, kind), attack, start);
@@ -174,7 +180,7 @@ TEST_CASE("imported type profiles: protection at once, and no false alarms on th
     }
     home.run(engine, week_start_ms + day_ms, [&](size_t device, const engine::Finding& f) {
         by_type[std::string(to_string(home.devices[device].kind()))]
-            .findings[std::string(engine::to_string(f.detector))]
+            .findings[report_key(f)]
                      [std::string(engine::to_string(f.action))]++;
         CHECK_MESSAGE(f.action == engine::Action::alert, "benign, with priors: " << f.summary());
         return true;

@@ -447,14 +447,15 @@ TEST_CASE("what a device costs in memory") {
     for (const auto& [type, bytes] : by_type) line += " " + type + " " + std::to_string(bytes) + " B;";
     MESSAGE("per device after a week:" << line << " 6 types: "
                                        << trained.engine.memory().types / 1024 << " kB");
-    // An appliance (camera, plug, speaker, TV) costs 11 to 18 kB, a phone or laptop that
-    // meets thousands of addresses three times that. 1,024 devices, a fifth of them phones
-    // and laptops, come to about 15 MB: half the controller's 32 MB with room for the rest.
+    // An appliance (camera, plug, speaker, TV) costs 14 to 21 kB (of which 1.7 kB the
+    // evidence over 10 min and 1 h, and 0.5 kB its baselines), a phone or laptop that meets
+    // thousands of addresses twice that. 1,024 devices, a fifth of them phones and laptops,
+    // come to about 18 MB: half the controller's 32 MB with room for the rest.
     for (const char* appliance : {"camera", "plug", "speaker", "tv"})
-        CHECK(by_type[appliance] < 20 * 1024);
+        CHECK(by_type[appliance] < 22 * 1024);
     CHECK(by_type["laptop"] < 48 * 1024);
     size_t mix = (by_type["camera"] + by_type["plug"] + by_type["speaker"] + by_type["tv"]) / 4 * 4 / 5 +
                  (by_type["laptop"] + by_type["phone"]) / 2 / 5;
     MESSAGE("1,024 devices, a fifth phones and laptops: " << mix * 1'024 / 1024 / 1024 << " MB");
-    CHECK(mix * 1'024 < 16u << 20);
+    CHECK(mix * 1'024 < 19u << 20);
 }

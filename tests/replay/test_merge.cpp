@@ -139,12 +139,12 @@ TEST_CASE("baselines merge exactly: (A+B)+C == A+(B+C) == one baseline fed A, B 
     };
     auto stream = [&](engine::Baseline& b, engine::Baseline& everything, int windows) {
         for (int i = 0; i < windows; ++i) {
-            engine::FeatureVector v10, v60;
-            for (auto& x : v10.values) x = value();
-            for (auto& x : v60.values) x = value();
+            std::array<engine::FeatureVector, engine::window_count> v;
+            for (auto& window : v)
+                for (auto& x : window.values) x = value();
             int hour = int(rng() % 24);
-            b.add(v10, v60, hour);
-            everything.add(v10, v60, hour);
+            b.add(v, hour);
+            everything.add(v, hour);
         }
     };
     engine::Baseline A, B, C, everything;

@@ -2,7 +2,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <string>
 
 #include "daemon/sampler.h"
 
@@ -112,4 +115,26 @@ TEST_CASE("only TCP and UDP contacts have a port: an ICMP echo identifier is no 
     }
     CHECK(contacts[3].port == 53);
     CHECK_FALSE(contacts[3].syn);
+}
+
+TEST_CASE("bytes by far end reach the device's next sample: the ends it sent the most to") {
+    daemon::Sampler s;
+    s.tick({counters(kCamera, 1000, 500, 2)}, {}, 10'000);
+    // More far ends than a sample carries: the ones that took the least upload give way.
+    for (uint32_t i = 0; i < daemon::Sampler::max_peers + 4; ++i) {
+        engine::PeerBytes b;
+        b.peer = *net::IpAddr::parse("198.18.1." + std::to_string(i + 1));
+        b.bytes_up = 1'000 * (i + 1);
+        b.bytes_down = 10;
+        s.on_peer_bytes(kCamera, b);
+    }
+    auto out = s.tick({counters(kCamera, 51'000, 2'500, 2)}, {}, 11'000);
+    REQUIRE(out.size() == 1);
+    const auto& peers = out[0].second.peer_bytes;
+    REQUIRE(peers.size() == daemon::Sampler::max_peers);
+    uint64_t least = UINT64_MAX;
+    for (const auto& p : peers) least = std::min(least, p.bytes_up);
+    CHECK(least == 5'000);  // the four smallest (1 to 4 kB) gave way
+    // Handed over once: the next sample starts empty.
+    CHECK(s.tick({counters(kCamera, 52'000, 2'600, 2)}, {}, 12'000)[0].second.peer_bytes.empty());
 }
