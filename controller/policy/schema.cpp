@@ -196,6 +196,14 @@ std::vector<SchemaKey> build() {
                  "The share of a horizontal scan's attempts left unanswered."});
     k.push_back({"detectors.port_scan.factor", factor_type, number(d.port_scan.factor),
                  "The threshold is the larger of the floor and this times the device's normal."});
+    k.push_back({"detectors.port_scan.ports_per_host_10m", "a whole number from 2 to 65535",
+                 whole(d.port_scan.ports_per_host_10m), "Distinct ports on one host over 10 min (a slow vertical scan)."});
+    k.push_back({"detectors.port_scan.ports_per_host_1h", "a whole number from 2 to 65535",
+                 whole(d.port_scan.ports_per_host_1h), "Distinct ports on one host over 1 h."});
+    k.push_back({"detectors.port_scan.unanswered_10m", "a whole number from 1 to 1000000",
+                 whole(d.port_scan.unanswered_10m), "Connection attempts left unanswered over 10 min."});
+    k.push_back({"detectors.port_scan.unanswered_1h", "a whole number from 1 to 1000000",
+                 whole(d.port_scan.unanswered_1h), "Connection attempts left unanswered over 1 h."});
 
     k.push_back({"detectors.propagation", "a mapping", "", "Many hosts on telnet and SSH ports, as worms spread."});
     add_response(k, "propagation", d.propagation.response);
@@ -204,6 +212,10 @@ std::vector<SchemaKey> build() {
     k.push_back({"detectors.propagation.hosts", "a whole number (at least 1)", whole(d.propagation.hosts),
                  "Distinct hosts on those ports in 10 s."});
     k.push_back({"detectors.propagation.factor", factor_type, number(d.propagation.factor), "As for port_scan."});
+    k.push_back({"detectors.propagation.hosts_10m", "a whole number from 1 to 1000000", whole(d.propagation.hosts_10m),
+                 "Distinct hosts on those ports over 10 min (a slow sweep)."});
+    k.push_back({"detectors.propagation.hosts_1h", "a whole number from 1 to 1000000", whole(d.propagation.hosts_1h),
+                 "Distinct hosts on those ports over 1 h."});
 
     k.push_back({"detectors.flood", "a mapping", "", "Frames sent far beyond those received: taking part in a DDoS."});
     add_response(k, "flood", d.flood.response);
@@ -217,6 +229,14 @@ std::vector<SchemaKey> build() {
                  format_size(d.exfiltration.bytes_per_second),
                  "Upload to the internet a second, over 10 s, beyond 1/20 of the download."});
     k.push_back({"detectors.exfiltration.factor", factor_type, number(d.exfiltration.factor), "As for port_scan."});
+
+    k.push_back({"detectors.upload_to_new", "a mapping", "", "Upload to destinations the device never used before."});
+    add_response(k, "upload_to_new", d.upload_to_new.response);
+    k.push_back({"detectors.upload_to_new.bytes_per_minute", "a size from 1MiB to 1000GiB",
+                 format_size(d.upload_to_new.bytes_per_minute), "Bytes to new destinations over 60 s."});
+    k.push_back({"detectors.upload_to_new.bytes_1h", "a size from 1MiB to 1000GiB", format_size(d.upload_to_new.bytes_1h),
+                 "Bytes to new destinations over 1 h."});
+    k.push_back({"detectors.upload_to_new.factor", factor_type, number(d.upload_to_new.factor), "As for port_scan."});
 
     k.push_back({"detectors.new_destinations", "a mapping", "", "A burst of addresses the device never contacted."});
     add_response(k, "new_destinations", d.new_destinations.response);

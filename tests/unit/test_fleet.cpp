@@ -231,7 +231,11 @@ json profile_message(const std::string& gateway, const std::string& type, double
     engine::Baseline b;
     engine::FeatureVector f;
     f.values.fill(v);
-    for (int i = 0; i < samples; ++i) b.add(f, f, i % 24);
+    for (int i = 0; i < samples; ++i) {
+        std::array<engine::FeatureVector, engine::window_count> by_window;
+        by_window.fill(f);
+        b.add(by_window, i % 24);
+    }
     engine::Profiles p;
     p.types.emplace(type, b);
     return {{"v", 1}, {"gateway", gateway}, {"type", type}, {"profiles", p.to_json()}};
