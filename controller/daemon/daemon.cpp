@@ -20,7 +20,7 @@
 #include "daemon/identification.h"
 #include "daemon/inventory.h"
 #include "daemon/loop_queue.h"
-#include "daemon/notify.h"
+#include "daemon/sd_notify.h"
 #include "daemon/status.h"
 #include "daemon/traffic.h"
 #include "dataplane/attach.h"

@@ -16,7 +16,7 @@ Prints "PASS name (seconds)" or "FAIL name: why" per scenario and a summary. Exi
 pass, 1 when any fails, 77 (SKIP) when the machine cannot run it. Whatever happens, it stops the
 controller it started (by PID), detaches warden, removes its pin dir and takes its testbed down.
 
-usage: test_notify.py --warden PATH --source DIR [--keep-testbed]
+usage: test_sd_notify.py --warden PATH --source DIR [--keep-testbed]
 """
 
 import os
@@ -138,7 +138,7 @@ def main():
         return 77
 
     interrupt_on_sigterm()
-    test_run = TestbedRun(args.source, "wdn", "notify")
+    test_run = TestbedRun(args.source, "wdn", "sd_notify")
     results = []
     started = time.monotonic()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -147,7 +147,7 @@ def main():
             listener.bind(os.path.join(test_run.workdir, "notify.sock"))
             test_run.bring_up(DEVICES, args.keep_testbed)
             print(f"testbed {test_run.prefix}: up; work dir {test_run.workdir}", flush=True)
-            warden = test_run.make_warden(args.warden, f"/sys/fs/bpf/warden-notify-{test_run.prefix}")
+            warden = test_run.make_warden(args.warden, f"/sys/fs/bpf/warden-sdnotify-{test_run.prefix}")
             warden.write_policy()
             ctx = Context(test_run.testbed, warden, listener)
             for name, scenario in SCENARIOS:
