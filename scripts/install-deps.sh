@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
-  libyaml-cpp-dev libfmt-dev libboost-program-options-dev doctest-dev nlohmann-json3-dev
+  libyaml-cpp-dev libfmt-dev libboost-program-options-dev doctest-dev nlohmann-json3-dev libssl-dev
   # the fuzz tier: clang's libFuzzer and sanitizer runtimes (libclang-rt-dev is the runtime of
   # Debian's default clang, libclang-rt-14-dev on Debian 12); without them the tier cannot run
   libclang-rt-dev

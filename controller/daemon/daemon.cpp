@@ -28,6 +28,7 @@
 #include "dataplane/evictions.h"
 #include "dataplane/pinned.h"
 #include "net/interfaces.h"
+#include "notify/notifier.h"
 #include "policy/policy.h"
 #include "ports/live_kernel.h"
 #include "ports/ports.h"
@@ -87,6 +88,7 @@ private:
     void load_blocklists();
     void start_engine();
     void open_surfaces();
+    void start_notifier();
 
     // The poll, as its steps.
     void poll();
@@ -98,6 +100,12 @@ private:
     void stop();
     void arm_timer();
     std::string ifname(uint32_t ifindex) const;
+    // The household is told (controller/notify): events as logged, devices by their names.
+    void tell(const json& event);
+    // new_devices: restricted_until_approved holds a device never seen before.
+    void hold_new_device(const net::Mac& mac);
+    notify::DeviceName household_name(const net::Mac& mac) const;
+    std::string page_url() const;
 
     std::string config_path_;
     Overrides overrides_;
@@ -134,6 +142,7 @@ private:
     LoopQueue queue_;
     std::unique_ptr<control::SocketServer> socket_;
     std::unique_ptr<web::Service> web_;
+    std::unique_ptr<notify::Notifier> notifier_;
 
     // Figures for status and metrics.
     PollFigures figures_;
@@ -295,6 +304,7 @@ void Controller::start() {
     events_ = std::make_unique<store::EventLog>(state_->events_file(), policy_.events_log.max_size,
                                                 static_cast<int>(policy_.events_log.keep));
     started_ms_ = store::now_unix_ms();
+    start_notifier();
     for (const auto& p : store::remove_stale_temp_files(state_->path()))
         log::info("state: removed {}, left by a writer that was killed", p.string());
 
@@ -317,6 +327,7 @@ void Controller::start() {
     load_blocklists();
 
     inventory_ = std::make_unique<Inventory>(*state_, *events_);
+    inventory_->on_new_device([this](const net::Mac& mac) { hold_new_device(mac); });
     for (const auto& p : inventory_->restore(policy_)) log::error("state: {}", p);
     log::info("inventory: {} device(s) known", inventory_->records().size());
     identification_ = std::make_unique<Identification>(policy_, *inventory_);
@@ -326,6 +337,77 @@ void Controller::start() {
         dp_->map_fd(MapId::events), [this](const dataplane::EventRecord& r) { on_event(r); });
     events_->append({{"kind", "start"}, {"pid", getpid()}, {"policy", config_path_}, {"maps_reused", !fresh}});
     open_surfaces();
+    notifier_->configure(policy_.notify, page_url(), policy_.new_devices);  // the page's own address is known now
+}
+
+// Told from the start, so the new devices and quarantines of the start-up reach the household.
+void Controller::start_notifier() {
+    notifier_ = std::make_unique<notify::Notifier>(state_->path_of(store::layout::notify_queue), policy_.notify,
+                                                   policy_.notify.page_url, policy_.new_devices);
+    events_->observe([this](const json& e) { tell(e); });
+    if (!policy_.notify.channels.empty())
+        log::info("notify: {} channel(s); messages link to {}", policy_.notify.channels.size(),
+                  policy_.notify.page_url.empty() ? "the status page" : policy_.notify.page_url);
+}
+
+void Controller::tell(const json& event) {
+    if (!notifier_ || policy_.notify.channels.empty()) return;
+    std::string kind = event.value("kind", "");
+    if (kind != "new_device" && kind != "finding" && kind != "quarantine" && kind != "release") return;
+    auto mac = net::Mac::parse(event.value("mac", ""));
+    if (!mac) return;
+    notifier_->tell(event, household_name(*mac));
+}
+
+void Controller::hold_new_device(const net::Mac& mac) {
+    if (policy_.new_devices != policy::NewDevices::restricted_until_approved || policy_.is_exempt(mac) ||
+        policy_.find_device(mac))  // a device the policy names is known, not new
+        return;
+    control::QuarantineOrder order;
+    order.mac = mac.str();
+    order.level = "restricted";
+    order.duration = "forever";
+    order.reason = std::string(notify::kNewDeviceReason);
+    auto result = control_->quarantine(order, control::Who{control::Origin::warden, "new_devices"});
+    if (result.ok())
+        log::info("new device {} held at the restricted level until it is approved", mac.str());
+    else
+        log::warn("cannot hold the new device {}: {}", mac.str(), result.message);
+}
+
+notify::DeviceName Controller::household_name(const net::Mac& mac) const {
+    notify::DeviceName d;
+    if (const auto* named = policy_.find_device(mac)) {
+        d.name = named->name;
+        if (named->type != policy::DeviceType::unknown) d.type = std::string(policy::to_string(named->type));
+    }
+    if (!inventory_) return d;
+    auto it = inventory_->records().find(mac);
+    if (it == inventory_->records().end()) return d;
+    const json& id = it->second.identity;
+    auto text = [&](const char* key) {
+        return id.is_object() && id.contains(key) && id[key].is_string() ? id[key].get<std::string>() : "";
+    };
+    if (d.name.empty()) d.name = it->second.name;
+    if (d.name.empty()) d.name = text("hostname");
+    if (d.type.empty()) d.type = text("type");
+    d.vendor = text("vendor");
+    return d;
+}
+
+// The link in every message: the policy's, else the status page's first address (IPv4 first).
+std::string Controller::page_url() const {
+    if (!policy_.notify.page_url.empty()) return policy_.notify.page_url;
+    if (!web_) return "";
+    std::string v6;
+    for (const auto& l : web_->listeners()) {
+        const auto& e = l->endpoint();
+        if (!e.page) continue;
+        std::string port = std::to_string(l->port());
+        if (e.address.is_v4()) return "http://" + e.address.str() + ":" + port + "/";
+        if (v6.empty()) v6 = "http://[" + e.address.str() + "]:" + port + "/";
+    }
+    return v6;
 }
 
 void Controller::on_event(const dataplane::EventRecord& record) {
@@ -456,6 +538,7 @@ json Controller::status_now() const {
     in.inventory_evicted = inventory_ ? inventory_->evicted() : 0;
     in.quarantined = control_ ? control_->book().records().size() : 0;
     if (evictions_) in.evicted = evictions_->totals();
+    if (notifier_ && !policy_.notify.channels.empty()) in.notify = notifier_->figures();
     return status_json(in);
 }
 
@@ -517,6 +600,7 @@ control::Result Controller::reload() {
     events_->append({{"kind", "policy_reloaded"}, {"policy", config_path_}, {"ok", reload_.ok}});
     log::info("policy reloaded");
     if (web_) web_->reconfigure(policy_);  // names, defaults, listeners (controller/web)
+    notifier_->configure(policy_.notify, page_url(), policy_.new_devices);
     try {
         write_status(*state_, status_now(), traffic_);
     } catch (const std::exception& e) {
@@ -550,6 +634,7 @@ void Controller::stop() {
     } catch (const std::exception& e) {
         log::warn("cannot write the stop event: {}", e.what());
     }
+    notifier_.reset();  // what no channel took yet stays in its queue file for the next start
     if (policy_.detach_on_exit) {
         reader_.reset();
         dp_.reset();

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,10 @@ public:
 
     // Adds "time" (and "ts_ms") when missing, then appends one line; rotates first when the
     // line would take the file past max_bytes. Throws on I/O errors.
+    // The observer is told every event in its final shape, even one the disk refused (who
+    // is told must not depend on free space). It runs on the appender's thread: it must be quick.
     void append(nlohmann::json event);
+    void observe(std::function<void(const nlohmann::json&)> observer) { observer_ = std::move(observer); }
 
     const std::filesystem::path& file() const { return file_; }
 
@@ -37,6 +41,7 @@ private:
     std::filesystem::path file_;
     uint64_t max_bytes_;
     int keep_;
+    std::function<void(const nlohmann::json&)> observer_;
 };
 
 }  // namespace warden::store
