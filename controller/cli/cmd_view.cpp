@@ -185,6 +185,8 @@ int cmd_status(Context& ctx) {
         if (snapshot.contains("health")) out["health"] = snapshot["health"];
         if (snapshot.contains("inventory")) out["inventory"] = snapshot["inventory"];
         if (pid && snapshot.contains("build")) out["controller"]["build"] = snapshot["build"];
+        out["polls"] = snapshot.value("polls", uint64_t(0));
+        if (snapshot.contains("notify") && snapshot["notify"].is_object()) out["notify"] = snapshot["notify"];
     }
 
     if (ctx.json) {
@@ -214,6 +216,15 @@ int cmd_status(Context& ctx) {
             const auto& inv = out["inventory"];
             std::cout << "inventory: " << inv.value("devices", 0) << " device(s) of at most " << inv.value("limit", 0);
             if (inv.value("evicted", 0) > 0) std::cout << "; " << inv.value("evicted", 0) << " idle device(s) forgotten";
+            std::cout << "\n";
+        }
+        if (out.contains("notify")) {
+            const auto& n = out["notify"];
+            std::cout << "notifications: " << n.value("channels", 0) << " channel(s), " << n.value("sent", 0)
+                      << " sent, " << n.value("queued", 0) << " waiting, " << n.value("failed_attempts", 0)
+                      << " failed attempt(s), " << n.value("dropped", 0) << " dropped";
+            if (n.contains("last_error") && n["last_error"].is_string())
+                std::cout << " (last problem: " << n["last_error"].get<std::string>() << ")";
             std::cout << "\n";
         }
     } else {

@@ -30,6 +30,7 @@
 #include "dataplane/pinned.h"
 #include "fleet/agent.h"
 #include "net/interfaces.h"
+#include "notify/notifier.h"
 #include "policy/policy.h"
 #include "ports/live_kernel.h"
 #include "ports/ports.h"
@@ -91,6 +92,7 @@ private:
     void open_surfaces();
     void open_fleet(const std::function<control::Result(const json&, const control::Who&)>& submit);
     json fleet_snapshot(const std::string& what) const;
+    void start_notifier();
 
     // The poll, as its steps.
     void poll();
@@ -102,6 +104,12 @@ private:
     void stop();
     void arm_timer();
     std::string ifname(uint32_t ifindex) const;
+    // The household is told (controller/notify): events as logged, devices by their names.
+    void tell(const json& event);
+    // new_devices: restricted_until_approved holds a device never seen before.
+    void hold_new_device(const net::Mac& mac);
+    notify::DeviceName household_name(const net::Mac& mac) const;
+    std::string page_url() const;
 
     std::string config_path_;
     Overrides overrides_;
@@ -142,8 +150,10 @@ private:
     std::string fleet_problem_;            // why it could not start
 
     // systemd (Type=notify): ready once enforcing, then a status line as it changes.
-    Notifier notifier_;
-    std::string notify_status() const;
+    SystemdNotifier systemd_;
+    std::string systemd_status() const;
+    // The household's notifications (notify: in the policy), on their own thread.
+    std::unique_ptr<notify::Notifier> notifier_;
 
     // Figures for status and metrics.
     PollFigures figures_;
@@ -339,6 +349,7 @@ void Controller::start() {
     events_ = std::make_unique<store::EventLog>(state_->events_file(), policy_.events_log.max_size,
                                                 static_cast<int>(policy_.events_log.keep));
     started_ms_ = store::now_unix_ms();
+    start_notifier();
     for (const auto& p : store::remove_stale_temp_files(state_->path()))
         log::info("state: removed {}, left by a writer that was killed", p.string());
 
@@ -361,6 +372,7 @@ void Controller::start() {
     load_blocklists();
 
     inventory_ = std::make_unique<Inventory>(*state_, *events_);
+    inventory_->on_new_device([this](const net::Mac& mac) { hold_new_device(mac); });
     for (const auto& p : inventory_->restore(policy_)) log::error("state: {}", p);
     log::info("inventory: {} device(s) known", inventory_->records().size());
     identification_ = std::make_unique<Identification>(policy_, *inventory_);
@@ -370,6 +382,77 @@ void Controller::start() {
         dp_->map_fd(MapId::events), [this](const dataplane::EventRecord& r) { on_event(r); });
     events_->append({{"kind", "start"}, {"pid", getpid()}, {"policy", config_path_}, {"maps_reused", !fresh}});
     open_surfaces();
+    notifier_->configure(policy_.notify, page_url(), policy_.new_devices);  // the page's own address is known now
+}
+
+// Told from the start, so the new devices and quarantines of the start-up reach the household.
+void Controller::start_notifier() {
+    notifier_ = std::make_unique<notify::Notifier>(state_->path_of(store::layout::notify_queue), policy_.notify,
+                                                   policy_.notify.page_url, policy_.new_devices);
+    events_->observe([this](const json& e) { tell(e); });
+    if (!policy_.notify.channels.empty())
+        log::info("notify: {} channel(s); messages link to {}", policy_.notify.channels.size(),
+                  policy_.notify.page_url.empty() ? "the status page" : policy_.notify.page_url);
+}
+
+void Controller::tell(const json& event) {
+    if (!notifier_ || policy_.notify.channels.empty()) return;
+    std::string kind = event.value("kind", "");
+    if (kind != "new_device" && kind != "finding" && kind != "quarantine" && kind != "release") return;
+    auto mac = net::Mac::parse(event.value("mac", ""));
+    if (!mac) return;
+    notifier_->tell(event, household_name(*mac));
+}
+
+void Controller::hold_new_device(const net::Mac& mac) {
+    if (policy_.new_devices != policy::NewDevices::restricted_until_approved || policy_.is_exempt(mac) ||
+        policy_.find_device(mac))  // a device the policy names is known, not new
+        return;
+    control::QuarantineOrder order;
+    order.mac = mac.str();
+    order.level = "restricted";
+    order.duration = "forever";
+    order.reason = std::string(notify::kNewDeviceReason);
+    auto result = control_->quarantine(order, control::Who{control::Origin::warden, "new_devices"});
+    if (result.ok())
+        log::info("new device {} held at the restricted level until it is approved", mac.str());
+    else
+        log::warn("cannot hold the new device {}: {}", mac.str(), result.message);
+}
+
+notify::DeviceName Controller::household_name(const net::Mac& mac) const {
+    notify::DeviceName d;
+    if (const auto* named = policy_.find_device(mac)) {
+        d.name = named->name;
+        if (named->type != policy::DeviceType::unknown) d.type = std::string(policy::to_string(named->type));
+    }
+    if (!inventory_) return d;
+    auto it = inventory_->records().find(mac);
+    if (it == inventory_->records().end()) return d;
+    const json& id = it->second.identity;
+    auto text = [&](const char* key) {
+        return id.is_object() && id.contains(key) && id[key].is_string() ? id[key].get<std::string>() : "";
+    };
+    if (d.name.empty()) d.name = it->second.name;
+    if (d.name.empty()) d.name = text("hostname");
+    if (d.type.empty()) d.type = text("type");
+    d.vendor = text("vendor");
+    return d;
+}
+
+// The link in every message: the policy's, else the status page's first address (IPv4 first).
+std::string Controller::page_url() const {
+    if (!policy_.notify.page_url.empty()) return policy_.notify.page_url;
+    if (!web_) return "";
+    std::string v6;
+    for (const auto& l : web_->listeners()) {
+        const auto& e = l->endpoint();
+        if (!e.page) continue;
+        std::string port = std::to_string(l->port());
+        if (e.address.is_v4()) return "http://" + e.address.str() + ":" + port + "/";
+        if (v6.empty()) v6 = "http://[" + e.address.str() + "]:" + port + "/";
+    }
+    return v6;
 }
 
 void Controller::on_event(const dataplane::EventRecord& record) {
@@ -503,6 +586,7 @@ json Controller::status_now() const {
     in.inventory_evicted = inventory_ ? inventory_->evicted() : 0;
     in.quarantined = control_ ? control_->book().records().size() : 0;
     if (evictions_) in.evicted = evictions_->totals();
+    if (notifier_ && !policy_.notify.channels.empty()) in.notify = notifier_->figures();
     json s = status_json(in);
     if (fleet_)
         s["fleet"] = fleet_->status();
@@ -566,6 +650,7 @@ control::Result Controller::reload() {
     events_->append({{"kind", "policy_reloaded"}, {"policy", config_path_}, {"ok", reload_.ok}});
     log::info("policy reloaded");
     if (web_) web_->reconfigure(policy_);  // names, defaults, listeners (controller/web)
+    notifier_->configure(policy_.notify, page_url(), policy_.new_devices);
     try {
         write_status(*state_, status_now(), traffic_);
     } catch (const std::exception& e) {
@@ -582,7 +667,7 @@ void Controller::stop() {
     socket_.reset();  // no new requests
     queue_.close();   // requests still waiting are answered "warden is stopping"
     web_.reset();     // HTTP threads before what they use
-    events_->observe(nullptr);
+    events_->stop_observing();  // the fleet channel and the notifier go before the log
     fleet_.reset();   // says "offline" on its status topic; what waits stays queued on disk
     try {
         inventory_->save_if_due(store::now_unix_ms(), /*force=*/true);
@@ -601,6 +686,7 @@ void Controller::stop() {
     } catch (const std::exception& e) {
         log::warn("cannot write the stop event: {}", e.what());
     }
+    notifier_.reset();  // what no channel took yet stays in its queue file for the next start
     if (policy_.detach_on_exit) {
         reader_.reset();
         dp_.reset();
@@ -657,7 +743,7 @@ int Controller::run() {
     }
     log::info("running: polling every {} ms", policy_.interval.count());
     poll();
-    notifier_.ready(notify_status());
+    systemd_.ready(systemd_status());
 
     bool running = true;
     while (running) {
@@ -676,7 +762,7 @@ int Controller::run() {
                     if (read(tfd, &ticks, sizeof ticks) < 0) continue;
                     reader_->drain();
                     poll();
-                    notifier_.status(notify_status());
+                    systemd_.status(systemd_status());
                 } else if (fd == queue_.fd()) {
                     queue_.drain();
                 } else if (fd == ports_->fd()) {
@@ -707,12 +793,12 @@ int Controller::run() {
     close(tfd);
     timer_fd_ = -1;
     close(sfd);
-    notifier_.stopping();
+    systemd_.stopping();
     stop();
     return 0;
 }
 
-std::string Controller::notify_status() const {
+std::string Controller::systemd_status() const {
     size_t attached = 0;
     for (const auto& p : ports_->status()) attached += p.state == ports::State::attached;
     return status_line(attached, inventory_->records().size(), control_->book().records().size());

@@ -60,6 +60,7 @@ store::DeviceRecord& Inventory::entry(const net::Mac& mac, int64_t first_seen_ms
         log::warn("cannot write the new_device event of {}: {}", mac.str(), ex.what());
     }
     count_new_mac(interface.empty() ? "(port unknown)" : interface, first_seen_ms);
+    if (on_new_) on_new_(mac);
     return rec;
 }
 

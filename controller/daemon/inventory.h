@@ -33,6 +33,8 @@ public:
     // At start and on reload: names and the bound.
     void configure(const policy::Policy& policy);
 
+    // Called with each device heard of for the first time, after its new_device event.
+    void on_new_device(std::function<void(const net::Mac&)> callback) { on_new_ = std::move(callback); }
     // The device's record, made (and announced) the first time warden hears of it.
     store::DeviceRecord& entry(const net::Mac& mac, int64_t first_seen_ms, const std::string& interface);
     // This poll's counters: last seen, addresses.
@@ -60,6 +62,7 @@ public:
     static constexpr size_t kMacFloodPerMinute = 64;
 
 private:
+    std::function<void(const net::Mac&)> on_new_;
     void count_new_mac(const std::string& interface, int64_t now_ms);
 
     const store::StateDir& state_;

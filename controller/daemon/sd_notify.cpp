@@ -12,7 +12,7 @@
 
 namespace warden::daemon {
 
-Notifier::Notifier() {
+SystemdNotifier::SystemdNotifier() {
     const char* where = std::getenv("NOTIFY_SOCKET");
     if (!where || !*where) return;
     std::string path = where;
@@ -35,11 +35,11 @@ Notifier::Notifier() {
     unsetenv("NOTIFY_SOCKET");
 }
 
-Notifier::~Notifier() {
+SystemdNotifier::~SystemdNotifier() {
     if (fd_ >= 0) close(fd_);
 }
 
-void Notifier::send(const std::string& message) {
+void SystemdNotifier::send(const std::string& message) {
     if (fd_ < 0) return;
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
@@ -49,18 +49,18 @@ void Notifier::send(const std::string& message) {
         log::warn("cannot notify systemd ({}): {}", message.substr(0, message.find('\n')), std::strerror(errno));
 }
 
-void Notifier::ready(const std::string& status) {
+void SystemdNotifier::ready(const std::string& status) {
     last_status_ = status;
     send("READY=1\nSTATUS=" + status);
 }
 
-void Notifier::status(const std::string& status) {
+void SystemdNotifier::status(const std::string& status) {
     if (status == last_status_) return;
     last_status_ = status;
     send("STATUS=" + status);
 }
 
-void Notifier::stopping() { send("STOPPING=1\nSTATUS=stopping"); }
+void SystemdNotifier::stopping() { send("STOPPING=1\nSTATUS=stopping"); }
 
 std::string status_line(size_t ports_attached, size_t devices, size_t quarantined) {
     return std::to_string(ports_attached) + (ports_attached == 1 ? " port" : " ports") + " attached, " +

@@ -9,13 +9,13 @@
 
 namespace warden::daemon {
 
-class Notifier {
+class SystemdNotifier {
 public:
     // Reads NOTIFY_SOCKET: a path, or "@name" for an abstract socket.
-    Notifier();
-    ~Notifier();
-    Notifier(const Notifier&) = delete;
-    Notifier& operator=(const Notifier&) = delete;
+    SystemdNotifier();
+    ~SystemdNotifier();
+    SystemdNotifier(const SystemdNotifier&) = delete;
+    SystemdNotifier& operator=(const SystemdNotifier&) = delete;
 
     bool enabled() const { return fd_ >= 0; }
     void ready(const std::string& status);

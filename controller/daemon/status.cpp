@@ -38,7 +38,8 @@ json status_json(const StatusInputs& in) {
                            {"evicted", in.inventory_evicted}}},
             {"quarantined", in.quarantined},
             {"evicted", {{"devices", in.evicted.devices}, {"flows", in.evicted.flows}}},
-            {"flow_scan_every_ms", Traffic::kFlowPassMs}};
+            {"flow_scan_every_ms", Traffic::kFlowPassMs},
+            {"notify", in.notify}};
 }
 
 void write_status(const store::StateDir& state, const json& status, const Traffic& traffic) {

@@ -44,6 +44,7 @@ struct StatusInputs {
     uint64_t inventory_evicted = 0;
     size_t quarantined = 0;
     dataplane::EvictionTotals evicted;  // what the LRU maps evicted, at least
+    nlohmann::json notify = nullptr;    // the notifier's figures (controller/notify), null when off
 };
 
 // Everything but the busy devices' rates.

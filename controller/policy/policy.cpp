@@ -13,6 +13,7 @@ namespace {
 using yamlfile::Name;
 using yamlfile::name_of;
 using yamlfile::value_of;
+using yamlfile::list_names;
 
 constexpr Name<XdpMode> xdp_mode_names[] = {
     {dataplane::xdp_mode_name(XdpMode::native), XdpMode::native},
@@ -39,11 +40,24 @@ constexpr Name<DeviceType> device_type_names[] = {{"camera", DeviceType::camera}
                                                   {"console", DeviceType::console},
                                                   {"unknown", DeviceType::unknown}};
 
+constexpr Name<NotifyKind> notify_kind_names[] = {{"new_device", NotifyKind::new_device},
+                                                  {"quarantine", NotifyKind::quarantine},
+                                                  {"release", NotifyKind::release},
+                                                  {"alert", NotifyKind::alert},
+                                                  {"digest", NotifyKind::digest}};
+
+constexpr Name<NewDevices> new_devices_names[] = {{"allow", NewDevices::allow},
+                                                  {"notify", NewDevices::notify},
+                                                  {"restricted_until_approved", NewDevices::restricted_until_approved}};
+
 }  // namespace
 
 std::string_view to_string(LogLevel v) { return name_of(log_level_names, v); }
 std::string_view to_string(BlockDirection v) { return name_of(block_direction_names, v); }
 std::string_view to_string(DeviceType v) { return name_of(device_type_names, v); }
+std::string_view to_string(NewDevices v) { return name_of(new_devices_names, v); }
+std::string_view to_string(NotifyKind v) { return name_of(notify_kind_names, v); }
+std::optional<NotifyKind> parse_notify_kind(std::string_view s) { return value_of(notify_kind_names, s); }
 std::optional<LogLevel> parse_log_level(std::string_view s) { return value_of(log_level_names, s); }
 std::optional<BlockDirection> parse_block_direction(std::string_view s) {
     return value_of(block_direction_names, s);
@@ -62,6 +76,17 @@ const NamedDevice* Policy::find_device(const net::Mac& mac) const {
     for (const auto& d : devices)
         if (d.mac == mac) return &d;
     return nullptr;
+}
+
+bool NotifyChannel::wants(NotifyKind kind) const {
+    return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
+}
+
+std::string NotifyChannel::str() const { return (type == Type::webhook ? "webhook " : "exec ") + target; }
+
+bool Notify::muted(const net::Mac& mac, NotifyKind kind) const {
+    return std::find(mute_kinds.begin(), mute_kinds.end(), kind) != mute_kinds.end() ||
+           std::find(mute_devices.begin(), mute_devices.end(), mac) != mute_devices.end();
 }
 
 // ---- listen addresses of the metrics and status page servers ----
@@ -840,12 +865,130 @@ void read_fleet(Checker& c, const Value& v, Fleet& out) {
     }
 }
 
+std::vector<NotifyKind> read_notify_kinds(Checker& c, const Value& v) {
+    std::vector<NotifyKind> out;
+    auto items = c.list(v, "a list of kinds (" + list_names(notify_kind_names) + ")");
+    if (!items) return out;
+    for (const auto& item : *items)
+        if (auto kind = c.choice(item, notify_kind_names))
+            if (std::find(out.begin(), out.end(), *kind) == out.end()) out.push_back(*kind);
+    return out;
+}
+
+void read_notify_channel(Checker& c, const Value& v, NotifyChannel& out) {
+    static constexpr std::string_view keys[] = {"webhook", "exec", "args", "headers", "format", "kinds"};
+    auto fields = c.mapping(v, keys, "a channel: a mapping with webhook (a URL) or exec (a command), and kinds");
+    if (!fields) return;
+    const Field* webhook = fields->get("webhook");
+    const Field* exec = fields->get("exec");
+    if (!webhook == !exec) {
+        c.error(v.mark, v.path, "a channel is either webhook: URL or exec: COMMAND (exactly one of them)");
+        return;
+    }
+    if (webhook) {
+        out.type = NotifyChannel::Type::webhook;
+        if (auto url = c.text(webhook->value, "an http:// or https:// URL")) {
+            bool http = url->rfind("http://", 0) == 0, https = url->rfind("https://", 0) == 0;
+            size_t host_at = http ? 7 : 8;
+            if ((!http && !https) || url->size() <= host_at || (*url)[host_at] == '/')
+                c.error(webhook->value.mark, webhook->value.path,
+                        "expected an http:// or https:// URL with a host (e.g. http://192.168.1.10:8123/api/webhook/warden), "
+                        "found " + describe(webhook->value.node));
+            else if (url->find_first_of(" \t\r\n") != std::string::npos)
+                c.error(webhook->value.mark, webhook->value.path, "a URL has no spaces or line breaks");
+            else
+                out.target = *url;
+        }
+        if (auto f = fields->get("args")) c.error(f->value.mark, f->value.path, "args belong to an exec channel");
+    } else {
+        out.type = NotifyChannel::Type::exec;
+        if (auto path = c.absolute_path(exec->value)) out.target = *path;
+        if (auto f = fields->get("args")) {
+            if (auto items = c.list(f->value, "a list of arguments"))
+                for (const auto& item : *items)
+                    if (auto a = c.text(item, "an argument")) out.args.push_back(*a);
+        }
+        for (const char* key : {"headers", "format"})
+            if (auto f = fields->get(key))
+                c.error(f->value.mark, f->value.path, std::string(key) + " belongs to a webhook channel");
+    }
+    if (auto f = fields->get("headers"); f && webhook) {
+        if (!f->value.node.IsMap()) {
+            c.error(f->value.mark, f->value.path, "expected a mapping of header names to values, found " +
+                                                      describe(f->value.node));
+        } else {
+            for (const auto& entry : f->value.node) {
+                std::string name = entry.first.Scalar(), value = entry.second.IsScalar() ? entry.second.Scalar() : "";
+                bool token = !name.empty() && std::all_of(name.begin(), name.end(), [](char ch) {
+                    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_';
+                });
+                if (!token || value.find_first_of("\r\n") != std::string::npos)
+                    c.error(entry.first.Mark(), yamlfile::join(f->value.path, text::printable(name)),
+                            "a header is a name of letters, digits and '-' with a one-line value");
+                else
+                    out.headers.emplace_back(name, value);
+            }
+        }
+    }
+    if (auto f = fields->get("format"); f && webhook) {
+        auto s = c.text(f->value, "json or text");
+        if (s && *s != "json" && *s != "text")
+            c.error(f->value.mark, f->value.path, "expected json or text, found " + describe(f->value.node));
+        else if (s)
+            out.text_body = *s == "text";
+    }
+    if (auto f = fields->get("kinds")) out.kinds = read_notify_kinds(c, f->value);
+}
+
+void read_notify(Checker& c, const Value& v, Notify& out) {
+    static constexpr std::string_view keys[] = {"channels", "page_url", "rate_limit", "digest_at", "queue_size",
+                                                "mute"};
+    auto fields = c.mapping(v, keys, "a mapping with channels, page_url, rate_limit, digest_at, queue_size and mute");
+    if (!fields) return;
+    if (auto f = fields->get("channels")) {
+        if (auto items = c.list(f->value, "a list of channels (each webhook: URL or exec: COMMAND)"))
+            for (const auto& item : *items) {
+                NotifyChannel channel;
+                read_notify_channel(c, item, channel);
+                if (!channel.target.empty()) out.channels.push_back(std::move(channel));
+            }
+    }
+    if (auto f = fields->get("page_url")) {
+        if (auto url = c.text(f->value, "the status page's URL")) {
+            if (url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0)
+                c.error(f->value.mark, f->value.path, "expected an http:// or https:// URL, found " + describe(f->value.node));
+            else
+                out.page_url = *url;
+        }
+    }
+    if (auto f = fields->get("rate_limit"))
+        if (auto d = c.duration(f->value, milliseconds(0), notify_rate_limit_max)) out.rate_limit = *d;
+    if (auto f = fields->get("digest_at")) {
+        auto s = c.text(f->value, "a time of day like \"20:00\"");
+        int h = -1, m = -1;
+        char extra = 0;
+        if (s && (std::sscanf(s->c_str(), "%d:%d%c", &h, &m, &extra) != 2 || h < 0 || h > 23 || m < 0 || m > 59))
+            c.error(f->value.mark, f->value.path, "expected a time of day HH:MM (e.g. \"20:00\"), found " + describe(f->value.node));
+        else if (s)
+            out.digest_minute = h * 60 + m;
+    }
+    if (auto f = fields->get("queue_size"))
+        if (auto n = c.whole_number(f->value, 1, notify_queue_max)) out.queue_size = *n;
+    if (auto f = fields->get("mute")) {
+        static constexpr std::string_view mute_keys[] = {"devices", "kinds"};
+        if (auto mute = c.mapping(f->value, mute_keys, "a mapping with devices and kinds")) {
+            if (auto d = mute->get("devices")) read_exempt(c, d->value, out.mute_devices);
+            if (auto k = mute->get("kinds")) out.mute_kinds = read_notify_kinds(c, k->value);
+        }
+    }
+}
+
 void read_policy(Checker& c, const YAML::Node& root, Policy& policy) {
     static constexpr std::string_view keys[] = {
         "interfaces", "xdp_mode",  "interval",   "detach_on_exit", "log_level",
         "paths",      "map_sizes", "quarantine", "events_log",     "exempt",
         "devices",    "blocklist", "identity",   "detectors",      "metrics",
-        "status_page", "fleet"};
+        "status_page", "fleet",    "notify",   "new_devices"};
     Value top{root, root.Mark(), ""};
     if (root.IsNull()) {
         c.error(root.Mark(), "interfaces",
@@ -877,6 +1020,9 @@ void read_policy(Checker& c, const YAML::Node& root, Policy& policy) {
     if (auto f = fields->get("metrics")) read_metrics(c, f->value, policy.metrics);
     if (auto f = fields->get("status_page")) read_status_page(c, f->value, policy.status_page);
     if (auto f = fields->get("fleet")) read_fleet(c, f->value, policy.fleet);
+    if (auto f = fields->get("notify")) read_notify(c, f->value, policy.notify);
+    if (auto f = fields->get("new_devices"))
+        if (auto mode = c.choice(f->value, new_devices_names)) policy.new_devices = *mode;
     if (auto f = fields->get("detectors")) read_detectors(c, f->value, policy.detectors);
 }
 

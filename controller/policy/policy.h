@@ -179,6 +179,49 @@ struct Fleet {
 inline constexpr uint64_t fleet_queue_min = 16ull << 10;
 inline constexpr uint64_t fleet_queue_max = 256ull << 20;
 
+// What warden does with a device it has never seen: let it be, tell the household (default),
+// or hold it at the restricted level until someone approves it (releases it).
+enum class NewDevices { allow, notify, restricted_until_approved };
+std::string_view to_string(NewDevices);
+
+// Notifications (`notify:`): who is told what, and how (controller/notify).
+enum class NotifyKind { new_device, quarantine, release, alert, digest };
+std::string_view to_string(NotifyKind);
+std::optional<NotifyKind> parse_notify_kind(std::string_view);
+inline constexpr size_t notify_kind_count = 5;
+
+struct NotifyChannel {
+    enum class Type { webhook, exec };
+    Type type = Type::webhook;
+    // webhook: the URL (http:// or https://); exec: the command's absolute path.
+    std::string target;
+    std::vector<std::string> args;                              // exec: its arguments
+    std::vector<std::pair<std::string, std::string>> headers;   // webhook: extra headers (tokens)
+    bool text_body = false;  // webhook: the sentence as text/plain instead of the JSON body
+    // The kinds it is told; default all but the digest.
+    std::vector<NotifyKind> kinds{NotifyKind::new_device, NotifyKind::quarantine, NotifyKind::release,
+                                  NotifyKind::alert};
+
+    bool wants(NotifyKind kind) const;
+    std::string str() const;  // "webhook http://..." / "exec /usr/local/bin/..."
+};
+
+inline constexpr milliseconds notify_rate_limit_max{7 * 86'400'000ll};
+inline constexpr uint64_t notify_queue_max = 10'000;
+
+struct Notify {
+    std::vector<NotifyChannel> channels;
+    std::string page_url;  // the link in every message; "" = the status page's first address
+    // Per device: after one message about it, what follows within this is told as one summary.
+    milliseconds rate_limit{3'600'000};
+    int digest_minute = 20 * 60;  // the daily digest's local time, minutes after midnight
+    uint64_t queue_size = 200;    // messages kept on disk for a receiver that is down
+    std::vector<net::Mac> mute_devices;
+    std::vector<NotifyKind> mute_kinds;
+
+    bool muted(const net::Mac& mac, NotifyKind kind) const;
+};
+
 struct Policy {
     Interfaces interfaces;
     XdpMode xdp_mode = XdpMode::automatic;
@@ -196,6 +239,9 @@ struct Policy {
     Metrics metrics;
     StatusPage status_page;
     Fleet fleet;
+
+    Notify notify;
+    NewDevices new_devices = NewDevices::notify;
     // The behaviour engine's settings: what each detector looks for and what it does.
     engine::Config detectors;
     std::string source;  // the file (or name) it was loaded from

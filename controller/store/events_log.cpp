@@ -75,7 +75,7 @@ void EventLog::append(json event) {
     if (!event.contains("ts_ms")) event["ts_ms"] = now_unix_ms();
     if (!event.contains("time")) event["time"] = iso_time(event["ts_ms"].get<int64_t>());
     std::string line = event.dump() + "\n";
-    if (reader_) reader_(event);
+    for (const auto& observer : observers_) observer(event);
 
     EventsLock lock(file_);
     std::error_code ec;

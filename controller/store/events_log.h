@@ -24,10 +24,13 @@ public:
     // Adds "time" (and "ts_ms") when missing, then appends one line; rotates first when the
     // line would take the file past max_bytes. Throws on I/O errors.
     void append(nlohmann::json event);
-    // Hands every event appended from now on, in its final shape, to a reader in the same
-    // process (the fleet channel), also when the disk refuses the line. The reader runs on
-    // the appender's thread and must not block.
-    void observe(std::function<void(const nlohmann::json&)> reader) { reader_ = std::move(reader); }
+    // Hands every event appended from now on, in its final shape, to an observer in the same
+    // process (the fleet channel, the household's notifier), also when the disk refuses the
+    // line (who is told must not depend on free space). Observers run on the appender's thread, in the order they were added, and must
+    // not block.
+    void observe(std::function<void(const nlohmann::json&)> observer) { observers_.push_back(std::move(observer)); }
+    // Before what the observers use goes away.
+    void stop_observing() { observers_.clear(); }
 
     const std::filesystem::path& file() const { return file_; }
 
@@ -43,7 +46,7 @@ private:
     std::filesystem::path file_;
     uint64_t max_bytes_;
     int keep_;
-    std::function<void(const nlohmann::json&)> reader_;
+    std::vector<std::function<void(const nlohmann::json&)>> observers_;
 };
 
 }  // namespace warden::store

@@ -30,6 +30,10 @@ inline constexpr File events{"events.jsonl", "JSON lines: one event a line, rota
                              "every writer appends whole lines (O_APPEND)"};
 inline constexpr File admin_token{"admin-token", "64 hex digits: the status page's admin token (mode 0600)",
                                   "warden run, once, when the page is first enabled"};
+inline constexpr File notify_queue{"notify-queue.jsonl",
+                                   "JSON lines: messages a notification channel has not taken yet (bounded by "
+                                   "notify.queue_size)",
+                                   "warden run's notifier, when its queue changes (atomic, durable)"};
 inline constexpr File pending{"requests",
                               "a directory: one JSON request a file, for the behaviour engine while warden is down",
                               "the control core when no controller runs; warden run applies and deletes them at start"};
@@ -57,8 +61,8 @@ inline constexpr File control_socket{"control.sock",
                                      "a Unix socket: the running controller's control core (root only)",
                                      "warden run, while it runs"};
 
-inline constexpr std::array all = {quarantine, blocklist, inventory,   engine, events,
-                                   admin_token, pending, fleet_queue, fleet_commands, status,
-                                   names,      today,     pid,         control_socket};
+inline constexpr std::array all = {quarantine, blocklist,   inventory,      engine, events, admin_token,
+                                   notify_queue, pending, fleet_queue, fleet_commands, status, names,
+                                   today,      pid,         control_socket};
 
 }  // namespace warden::store::layout

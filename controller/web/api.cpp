@@ -255,23 +255,36 @@ json Router::summary(const Snapshot& s) const {
     json kinds_today = json::object(), kinds_week = json::object(), recent = json::array();
     json evidence = json::object();
     if (s.threats) {
-        const auto& list = s.threats->recent;
+        // Incidents, not log lines: a quarantine and the traffic blocked after it are one; an
+        // administrator's own quarantine is listed but is no threat.
+        const auto& list = s.threats->incidents;
         for (auto it = list.rbegin(); it != list.rend(); ++it) {  // newest first
-            if (it->time_ms < week_from) break;
-            ++n_week;
-            kinds_week[it->kind] = kinds_week.value(it->kind, 0) + 1;
-            if (it->time_ms >= s.midnight_ms) {
-                ++n_today;
-                kinds_today[it->kind] = kinds_today.value(it->kind, 0) + 1;
+            if (it->last_ms < week_from && !it->open) continue;
+            if (it->threat) {
+                ++n_week;
+                kinds_week[it->kind] = kinds_week.value(it->kind, 0) + 1;
+                if (it->last_ms >= s.midnight_ms || it->open) {
+                    ++n_today;
+                    kinds_today[it->kind] = kinds_today.value(it->kind, 0) + 1;
+                }
             }
             if (recent.size() < kRecentThreats)
-                recent.push_back({{"time_ms", it->time_ms},
+                recent.push_back({{"time_ms", it->started_ms},
+                                  {"last_ms", it->last_ms},
                                   {"kind", it->kind},
                                   {"mac", it->mac.str()},
                                   {"detector", it->detector},
-                                  {"text", it->text}});
-            // The latest finding about a device is the evidence behind its quarantine.
-            if (it->kind == "finding" && !evidence.contains(it->mac.str())) evidence[it->mac.str()] = it->text;
+                                  {"text", it->text},
+                                  {"action", it->action},
+                                  {"blocked", it->blocked},
+                                  {"findings", it->findings},
+                                  {"open", it->open},
+                                  {"threat", it->threat}});
+            // What explains a device's quarantine: the finding its incident started with (an
+            // administrator's quarantine has its reason, shown with it, and no finding).
+            if (it->kind == "quarantine" && !it->detector.empty() && !it->text.empty() &&
+                !evidence.contains(it->mac.str()))
+                evidence[it->mac.str()] = it->text;
         }
     }
     json ports = json::array();  // whether each port is guarded (not the kernel's ids: the household needs none)

@@ -33,11 +33,29 @@ struct Threat {
     std::string text;      // in plain words, for the household
 };
 
+// What the household counts as one threat: a finding, the quarantine it caused and the
+// traffic blocked after it ("Hall camera isolated for 1 h, 312 attempts blocked since"); an
+// alert and the blocklist hits around it; an administrator's own quarantine (not a threat).
+struct Incident {
+    int64_t started_ms = 0, last_ms = 0;
+    net::Mac mac;
+    std::string kind;      // quarantine | alert | blocklist
+    std::string detector;  // the finding's that explains it, if one does
+    std::string text;      // what the device did, in plain words (the finding's evidence)
+    std::string action;    // what was done: "Isolated by warden", "Restricted by the administrator", ...
+    uint64_t blocked = 0;  // blocked-traffic events (at most one a minute) and blocklist hits in it
+    uint64_t findings = 0; // findings in it
+    bool open = false;     // a quarantine not released yet
+    bool threat = true;    // false for the administrator's own quarantine
+};
+
 // The threats of the last days (oldest first, bounded), the findings among them as the
 // events log holds them, and every finding counted by detector (those in the log when warden
-// started, and every one since).
+// started, and every one since). Incidents are kept apart from the log lines, so that
+// blocked traffic can never push the finding that explains a quarantine out.
 struct ThreatLog {
     std::vector<Threat> recent;
+    std::vector<Incident> incidents;  // oldest first, bounded
     std::vector<nlohmann::json> findings;
     std::map<std::string, uint64_t> findings_by_detector;
 };

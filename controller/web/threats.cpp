@@ -61,9 +61,101 @@ ThreatTracker::~ThreatTracker() {
     if (fd_ >= 0) close(fd_);
 }
 
+Incident* ThreatTracker::open_incident(const net::Mac& mac) {
+    auto it = latest_.find(mac);
+    if (it == latest_.end() || it->second < first_incident_) return nullptr;
+    return &incidents_[it->second - first_incident_];
+}
+
+Incident& ThreatTracker::start_incident(Incident incident) {
+    if (Incident* before = open_incident(incident.mac)) before->open = false;
+    latest_[incident.mac] = first_incident_ + incidents_.size();
+    incidents_.push_back(std::move(incident));
+    if (incidents_.size() > kMaxIncidents) {
+        incidents_.pop_front();
+        ++first_incident_;
+    }
+    return incidents_.back();
+}
+
+// Folds one event into the incidents: a finding that leads to a quarantine waits for it; the
+// quarantine starts an incident that its blocked traffic and later findings join, until the
+// release; an alert and blocklist hits join the device's incident while they come within
+// kIncidentGapMs of each other.
+void ThreatTracker::take_incident(const json& e, const Threat& t) {
+    std::string kind = view::event_kind(e);
+    Incident* open = open_incident(t.mac);
+    bool quarantined = open && open->open;
+    bool recent = open && !open->open && open->kind != "quarantine" && t.time_ms - open->last_ms < kIncidentGapMs;
+    if (kind == "release") {
+        if (quarantined) {
+            open->open = false;
+            open->last_ms = std::max(open->last_ms, t.time_ms);
+            changed_ = true;
+        }
+        return;
+    }
+    if (kind == "finding") {
+        std::string taken = text_of(e, "action_taken");
+        if (taken == "isolate" || taken == "restricted") {
+            explaining_[t.mac] = e;
+            return;
+        }
+        if (quarantined || recent) {
+            ++open->findings;
+            open->last_ms = t.time_ms;
+            if (open->text.empty() || open->kind == "blocklist") {
+                open->text = t.text;
+                open->detector = t.detector;
+                if (open->kind == "blocklist") open->kind = "alert";
+            }
+            return;
+        }
+        start_incident({t.time_ms, t.time_ms, t.mac, "alert", t.detector, t.text, "Noticed by warden", 0, 1, false, true});
+        return;
+    }
+    if (kind == "quarantine") {
+        std::string origin = text_of(e, "origin"), level = text_of(e, "level");
+        bool by_warden = origin == "detector" || origin == "policy";
+        Incident i{t.time_ms, t.time_ms, t.mac, "quarantine", "", "", "", 0, 0, true, by_warden};
+        i.action = std::string(level == "restricted" ? "Restricted" : "Isolated") + " by " +
+                   (by_warden ? "warden" : "the administrator");
+        auto finding = explaining_.find(t.mac);
+        if (finding != explaining_.end()) {
+            i.detector = text_of(finding->second, "detector");
+            i.text = text_of(finding->second, "evidence");
+            i.findings = 1;
+            explaining_.erase(finding);
+        }
+        if (i.text.empty()) i.text = text_of(e, "reason");
+        start_incident(std::move(i));
+        return;
+    }
+    // Blocked traffic: part of the quarantine, or of the alert, it belongs to.
+    if (quarantined || recent) {
+        ++open->blocked;
+        open->last_ms = t.time_ms;
+        return;
+    }
+    if (kind == "quarantine_drop") {  // its quarantine is older than the log warden read
+        start_incident({t.time_ms, t.time_ms, t.mac, "quarantine", "", "", "Quarantined", 1, 0, true, true});
+        return;
+    }
+    start_incident({t.time_ms, t.time_ms, t.mac, "blocklist", "", t.text, "Blocked by warden", 1, 0, false, true});
+}
+
 void ThreatTracker::take(const json& event) {
+    if (view::event_kind(event) == "release") {
+        Threat release;
+        if (auto mac = net::Mac::parse(text_of(event, "mac"))) release.mac = *mac;
+        auto ts = event.find("ts_ms");
+        release.time_ms = ts != event.end() && ts->is_number_integer() ? ts->get<int64_t>() : 0;
+        take_incident(event, release);
+        return;
+    }
     auto t = threat_of(event);
     if (!t) return;
+    take_incident(event, *t);
     if (t->kind == "finding") {
         ++by_detector_[t->detector.empty() ? "unknown" : t->detector];
         findings_.push_back(event);
@@ -144,9 +236,15 @@ std::shared_ptr<const ThreatLog> ThreatTracker::refresh(int64_t now_ms) {
         threats_.pop_front();
         changed_ = true;
     }
+    while (!incidents_.empty() && !incidents_.front().open && incidents_.front().last_ms < now_ms - kThreatWindowMs) {
+        incidents_.pop_front();
+        ++first_incident_;
+        changed_ = true;
+    }
     if (changed_ || !current_) {
         auto log = std::make_shared<ThreatLog>();
         log->recent.assign(threats_.begin(), threats_.end());
+        log->incidents.assign(incidents_.begin(), incidents_.end());
         log->findings.assign(findings_.begin(), findings_.end());
         log->findings_by_detector = by_detector_;
         current_ = std::move(log);

@@ -21,6 +21,9 @@ namespace warden::web {
 inline constexpr int64_t kThreatWindowMs = 8 * 86'400'000ll;  // a week, plus today
 inline constexpr size_t kMaxThreats = 5'000;
 inline constexpr size_t kMaxFindings = 1'000;
+inline constexpr size_t kMaxIncidents = 1'000;
+// Alerts and blocklist hits of one device this close together are one incident.
+inline constexpr int64_t kIncidentGapMs = 3'600'000;
 
 // The threat an event describes, or nullopt for events that are none (starts, new devices).
 std::optional<Threat> threat_of(const nlohmann::json& event);
@@ -41,6 +44,9 @@ private:
     void read_appended();
     void take_line(const std::string& line);
     void take(const nlohmann::json& event);
+    void take_incident(const nlohmann::json& event, const Threat& threat);
+    Incident* open_incident(const net::Mac& mac);
+    Incident& start_incident(Incident incident);
 
     std::filesystem::path file_;
     int keep_;
@@ -52,6 +58,10 @@ private:
     std::deque<Threat> threats_;
     std::deque<nlohmann::json> findings_;
     std::map<std::string, uint64_t> by_detector_;
+    std::deque<Incident> incidents_;
+    uint64_t first_incident_ = 0;           // the number of incidents_.front()
+    std::map<net::Mac, uint64_t> latest_;   // a device's latest incident, by number
+    std::map<net::Mac, nlohmann::json> explaining_;  // a finding whose quarantine follows
     bool changed_ = true;
     std::shared_ptr<const ThreatLog> current_;
 };

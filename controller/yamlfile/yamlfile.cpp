@@ -123,12 +123,12 @@ std::string first_at(int line) { return "(first at line " + std::to_string(line)
 
 // ---- reading the document ----
 
-namespace {
-
 std::string join(std::string_view path, std::string_view key) {
     if (path.empty()) return std::string(key);
     return std::string(path) + "." + std::string(key);
 }
+
+namespace {
 
 // Finds where the documents of a stream start, whether they hold anything, how deep they
 // nest and how many aliases they use, without building them. YAML::LoadAll is not used: on

@@ -73,6 +73,8 @@ bool is_quoted(const YAML::Node& n);
 // How a value looks, for "expected X, found Y": "nothing", "a list", "a mapping", or the
 // scalar in quotes (through text::printable, cut after 60 bytes).
 std::string describe(const YAML::Node& n);
+// A key's path below its parent's: "notify.channels" + "headers".
+std::string join(std::string_view path, std::string_view key);
 
 // ---- names of enum values, as written in a file ----
 

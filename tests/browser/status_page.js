@@ -3,12 +3,14 @@
 // would: the page loads and lists the devices; a wrong admin token is refused; the right one
 // unlocks; quarantining a device from the page cuts it off (the probe command, e.g. a ping
 // from the device's namespace, stops getting through: the data plane enforces it); releasing
-// it restores it. A screenshot is taken while the device is in quarantine.
+// it restores it. A screenshot is taken while the device is in quarantine. At phone widths
+// (360 and 375 px) nothing scrolls sideways (the document is no wider than the viewport),
+// locked, unlocked and with a quarantine form open.
 //
 // Run by tests/integration/test_web.py inside a LAN device's network namespace:
 //   node status_page.js --url http://198.18.0.1:8080/ --token-file FILE --mac MAC
 //        --expect MAC,MAC,... --probe 'ip netns exec wdw-dev1 ping -c 2 -W 1 198.18.0.1'
-//        --screenshot OUT.png [--chromium /usr/bin/chromium]
+//        --screenshot OUT.png [--phone-screenshot OUT.png] [--chromium /usr/bin/chromium]
 // Prints one JSON object with what it saw; exits 0 when every step held, 1 when one did not.
 'use strict';
 
@@ -56,6 +58,32 @@ async function waitReachable(command, want, seconds) {
   return null;
 }
 
+const PHONE_WIDTHS = [360, 375];
+const DESKTOP = { width: 1100, height: 900 };
+
+// At each phone width: whether the document is wider than the viewport, and if so which
+// elements stick out (for the report). Returns the widths checked.
+async function checkPhoneWidths(page, when) {
+  const seen = [];
+  for (const width of PHONE_WIDTHS) {
+    await page.setViewportSize({ width, height: 780 });
+    await page.waitForTimeout(100);
+    const fit = await page.evaluate(() => {
+      const inner = window.innerWidth;
+      const wide = [];
+      for (const e of document.querySelectorAll('body *')) {
+        const r = e.getBoundingClientRect();
+        if (r.width > 0 && r.right > inner + 0.5) wide.push((e.id ? '#' + e.id : e.tagName.toLowerCase()) + ' ' + Math.round(r.right));
+      }
+      return { scroll: document.documentElement.scrollWidth, inner, wide: wide.slice(0, 8) };
+    });
+    check(fit.scroll <= fit.inner, `${when}: at ${width} px the page is ${fit.scroll} px wide (${fit.wide.join(', ')})`);
+    seen.push(width);
+  }
+  await page.setViewportSize(DESKTOP);
+  return seen;
+}
+
 async function main() {
   const opt = args();
   const token = fs.readFileSync(opt.token_file, 'utf8').trim();
@@ -72,7 +100,7 @@ async function main() {
       headless: true,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
         '--disable-component-update', '--no-first-run', '--disable-sync'],  // the profile is a fresh --user-data-dir
-      viewport: { width: 1100, height: 900 },
+      viewport: DESKTOP,
       timeout: 60000,
     });
     const page = context.pages()[0] || await context.newPage();
@@ -93,6 +121,7 @@ async function main() {
     step('loaded', { devices: rows });
     const shown = await page.$eval(`#devices tr[data-mac="${opt.mac}"]`, (tr) => tr.innerText);
     check(/OK/.test(shown), 'the device is not shown as OK before the test: ' + shown);
+    step('phone widths, locked', { widths: await checkPhoneWidths(page, 'locked') });
 
     // 2. Without the token there is nothing to press; a wrong token is refused.
     check(await page.$('[data-action="quarantine"]') === null, 'quarantine buttons shown before unlocking');
@@ -107,6 +136,10 @@ async function main() {
     await page.click('#unlock-button');
     await page.waitForSelector('#admin-on:not([hidden])');
     step('unlocked');
+    await page.click(`#devices tr[data-mac="${opt.mac}"] [data-action="quarantine"]`);
+    await page.waitForSelector(`tr.confirm-row[data-mac="${opt.mac}"]`);
+    step('phone widths, unlocked with a form open', { widths: await checkPhoneWidths(page, 'unlocked, form open') });
+    await page.click(`tr.confirm-row[data-mac="${opt.mac}"] button:not([data-action])`);  // Cancel
 
     check(await waitReachable(opt.probe, true, 10) !== null, 'the device cannot reach anything before the test');
 
@@ -129,6 +162,13 @@ async function main() {
     await page.evaluate(() => { document.getElementById('message').textContent = ''; });
     await page.screenshot({ path: opt.screenshot, fullPage: true });
     step('screenshot', { path: opt.screenshot });
+    if (opt.phone_screenshot) {
+      await page.setViewportSize({ width: 375, height: 780 });
+      await page.waitForTimeout(100);
+      await page.screenshot({ path: opt.phone_screenshot, fullPage: true });
+      await page.setViewportSize(DESKTOP);
+      step('phone screenshot', { path: opt.phone_screenshot });
+    }
 
     // 5. Release from the page: the device is back.
     await page.click(`#quarantine-list li[data-mac="${opt.mac}"] [data-action="release"]`);

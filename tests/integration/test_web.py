@@ -19,8 +19,9 @@ the LAN (lan:8080), then runs each scenario:
   browser   Debian's headless chromium (playwright-core, tests/browser) in a LAN device's
             namespace loads the page, sees every device, is refused a wrong token, unlocks
             with the right one, quarantines another device (whose pings then fail: the data
-            plane enforces it) and releases it (pings work again); the screenshot is saved
-            as an artifact; the events log names the status page as the source
+            plane enforces it) and releases it (pings work again); at 360 and 375 px wide
+            nothing scrolls sideways (locked, unlocked, a form open); the screenshots (desktop
+            and 375 px) are saved as artifacts; the events log names the status page as the source
   slow_clients  one LAN device attacks the page: a slowloris (40 connections, each sending a
             header line a second, reopened every second as the server closes them; 14 s),
             then 200 idle connections (8 s, reopened likewise); meanwhile another device's
@@ -323,14 +324,16 @@ def scenario_browser(ctx):
     # dev3 reaches for a blocklisted address: a threat blocked for the page to show.
     ctx.tb.pings(ctx.dev[2].ns, BLOCKED, count=1, wait=1)
     screenshot = os.path.join(ctx.artifacts, "status-page.png")
-    if os.path.exists(screenshot):
-        os.remove(screenshot)
+    phone = os.path.join(ctx.artifacts, "status-page-phone.png")
+    for old in (screenshot, phone):
+        if os.path.exists(old):
+            os.remove(old)
     since = int(time.time() * 1000)
     probe = f"ip netns exec {target.ns} ping -n -q -c 1 -W 1 {ctx.gw4}"
     cmd = ["ip", "netns", "exec", viewer.ns, "node", os.path.join(ctx.source, "tests", "browser", "status_page.js"),
            "--url", f"{ctx.page}/", "--token-file", os.path.join(ctx.w.state_dir, "admin-token"),
            "--mac", target.mac, "--expect", ",".join(d.mac for d in ctx.dev), "--probe", probe,
-           "--screenshot", screenshot, "--chromium", CHROMIUM]
+           "--screenshot", screenshot, "--phone-screenshot", phone, "--chromium", CHROMIUM]
     result = run(cmd, timeout=150)
     try:
         report = json.loads(result.stdout.strip().splitlines()[-1])
@@ -340,6 +343,7 @@ def scenario_browser(ctx):
     check(report.get("ok"), f"in the browser: {report.get('error')} (steps done: "
                             f"{[s['step'] for s in report.get('steps', [])]})")
     check(os.path.getsize(screenshot) > 10_000, f"the screenshot {screenshot} is (nearly) empty")
+    check(os.path.getsize(phone) > 10_000, f"the phone screenshot {phone} is (nearly) empty")
     # The events log says what happened and where from.
     events = [e for e in ctx.w.events() if e.get("ts_ms", 0) >= since and e.get("mac") == target.mac]
     quarantines = [e for e in events if e.get("kind") == "quarantine"]
@@ -350,8 +354,9 @@ def scenario_browser(ctx):
     check(releases and "status page" in releases[0].get("why", ""), f"no release event from the status page: {releases}")
     check(ctx.kernel_quarantined() == set(), "a quarantine is left after the browser released it")
     steps = {s["step"]: s for s in report["steps"]}
-    return (f"cut off after {steps['quarantined']['cut_off_after_s']:.1f} s, back after "
-            f"{steps['released']['back_after_s']:.1f} s; screenshot {screenshot}")
+    return (f"no sideways scrolling at {steps['phone widths, locked']['widths']} px; cut off after "
+            f"{steps['quarantined']['cut_off_after_s']:.1f} s, back after "
+            f"{steps['released']['back_after_s']:.1f} s; screenshots {screenshot}, {phone}")
 
 
 def scenario_token(ctx):

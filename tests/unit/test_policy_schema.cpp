@@ -26,11 +26,25 @@ std::vector<std::string> split(const std::string& path) {
 
 std::string value_of(const SchemaKey& k) { return k.default_value.empty() ? k.example : k.default_value; }
 
-// A valid item of the list `list` ("devices[]"): every key under it with its value.
-YAML::Node full_item(const std::string& list) {
+// The one list whose items come in kinds with keys of their own: a notification channel is
+// either a webhook (headers, format) or an exec hook (args).
+bool exec_only(const std::string& path) {
+    return path == "notify.channels[].exec" || path == "notify.channels[].args";
+}
+bool webhook_only(const std::string& path) {
+    return path == "notify.channels[].webhook" || path == "notify.channels[].headers" ||
+           path == "notify.channels[].format";
+}
+
+// A valid item of the list `list` ("devices[]"): every key under it with its value (of a
+// channel, the keys of the kind `for_key` belongs to).
+YAML::Node full_item(const std::string& list, const std::string& for_key) {
     YAML::Node item(YAML::NodeType::Map);
-    for (const auto* k : children(list))
-        if (!is_section(*k)) item[split(k->path).back()] = YAML::Load(value_of(*k));
+    for (const auto* k : children(list)) {
+        if (is_section(*k)) continue;
+        if (exec_only(for_key) ? webhook_only(k->path) : exec_only(k->path)) continue;
+        item[split(k->path).back()] = YAML::Load(value_of(*k));
+    }
     return item;
 }
 
@@ -45,7 +59,7 @@ void set(YAML::Node root, const std::string& path, const YAML::Node& value) {
             std::string name = parts[i].substr(0, parts[i].size() - 2);
             if (!node[name].IsSequence() || node[name].size() == 0) {
                 YAML::Node list(YAML::NodeType::Sequence);
-                list.push_back(full_item(so_far));
+                list.push_back(full_item(so_far, path));
                 node[name] = list;
             }
             node.reset(node[name][0]);

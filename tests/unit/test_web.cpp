@@ -88,6 +88,16 @@ std::shared_ptr<web::Snapshot> sample_snapshot() {
     threats->recent.push_back({s->time_ms - 2 * 86'400'000ll, "blocklist_hit", kLaptop, "", "Stopped a connection"});
     threats->recent.push_back({s->time_ms - 60'000, "finding", kCamera, "port_scan", "tried 300 ports"});
     threats->recent.push_back({s->time_ms - 50'000, "quarantine", kCamera, "", "Isolated by warden"});
+    // Incidents: the camera's quarantine (with its finding and 1,440 blocked minutes), the
+    // laptop's blocklist hits two days ago, one eight days old, and the administrator's own.
+    threats->incidents.push_back({s->time_ms - 8 * 86'400'000ll, s->time_ms - 8 * 86'400'000ll, kLaptop, "blocklist",
+                                  "", "too old", "Blocked by warden", 1, 0, false, true});
+    threats->incidents.push_back({s->time_ms - 2 * 86'400'000ll, s->time_ms - 2 * 86'400'000ll, kLaptop, "blocklist",
+                                  "", "Stopped a connection", "Blocked by warden", 3, 0, false, true});
+    threats->incidents.push_back({s->time_ms - 100'000, s->time_ms - 90'000, kLaptop, "quarantine", "", "testing",
+                                  "Isolated by the administrator", 0, 0, false, false});
+    threats->incidents.push_back({s->time_ms - 60'000, s->time_ms, kCamera, "quarantine", "port_scan",
+                                  "tried 300 ports", "Isolated by warden", 1'440, 1, true, true});
     threats->findings.push_back({{"kind", "finding"}, {"mac", kCamera.str()}, {"detector", "port_scan"}});
     threats->findings_by_detector["port_scan"] = 2;
     s->threats = threats;
@@ -299,10 +309,14 @@ TEST_CASE("GET /api/summary: today's traffic, threats today and in the week, evi
     web::Router router(src, page_settings());
     auto j = json::parse(router.handle(get("/api/summary")).body);
     CHECK(j["today"][kCamera.str()]["down"] == 2000);
-    CHECK(j["threats"]["today"] == 2);  // the finding and the quarantine
-    CHECK(j["threats"]["week"] == 3);   // and the blocklist hit two days ago; not the 8-day-old one
-    CHECK(j["threats"]["week_by_kind"]["blocklist_hit"] == 1);
+    // Incidents, not log lines: the camera's quarantine with its 1,440 blocked minutes is one;
+    // the administrator's own quarantine is none.
+    CHECK(j["threats"]["today"] == 1);
+    CHECK(j["threats"]["week"] == 2);  // and the blocklist hits two days ago; not the 8-day-old one
+    CHECK(j["threats"]["week_by_kind"]["blocklist"] == 1);
     CHECK(j["threats"]["recent"][0]["kind"] == "quarantine");  // newest first
+    CHECK(j["threats"]["recent"][0]["blocked"] == 1440);
+    CHECK(j["threats"]["recent"][1]["threat"] == false);
     CHECK(j["evidence"][kCamera.str()] == "tried 300 ports");
 }
 
@@ -605,6 +619,54 @@ TEST_CASE("the threat log follows the events log: appends, half-written lines, r
     log = tracker.refresh(now + web::kThreatWindowMs + 35);
     CHECK(log->recent.size() == 1);
     CHECK(log->findings_by_detector.at("flood") == 1);
+}
+
+TEST_CASE("incidents: a finding, its quarantine and the traffic blocked after it are one; the explanation stays") {
+    WebTempDir d;
+    auto file = d.path / "events.jsonl";
+    int64_t now = 1'796'000'000'000;
+    const std::string cam = "a4:cf:12:00:00:01", laptop = "02:00:00:00:01:02";
+    {
+        std::ofstream out(file);
+        auto line = [&](const json& j) { out << j.dump() << "\n"; };
+        line({{"kind", "finding"}, {"mac", cam}, {"detector", "propagation"}, {"action_taken", "isolate"},
+              {"evidence", "57 hosts on telnet ports"}, {"ts_ms", now}});
+        line({{"kind", "quarantine"}, {"mac", cam}, {"level", "isolate"}, {"origin", "detector"},
+              {"reason", "propagation: 57 hosts"}, {"ts_ms", now + 1}});
+        // A chatty camera, cut off for a day: a blocked-traffic event a minute.
+        for (int m = 1; m <= 1440; ++m)
+            line({{"kind", "quarantine_drop"}, {"mac", cam}, {"direction", "from device"}, {"level", "isolate"},
+                  {"ts_ms", now + m * 60'000ll}});
+        line({{"kind", "finding"}, {"mac", cam}, {"detector", "port_scan"}, {"action_taken", "none"},
+              {"ts_ms", now + 70'000}});
+        // The administrator's own quarantine of the laptop: listed, not a threat.
+        line({{"kind", "quarantine"}, {"mac", laptop}, {"level", "isolate"}, {"origin", "operator"},
+              {"reason", "homework"}, {"ts_ms", now + 100}});
+        line({{"kind", "release"}, {"mac", laptop}, {"why", "by the operator"}, {"ts_ms", now + 200}});
+        // An alert and its blocklist hits, close together: one.
+        line({{"kind", "blocklist_hit"}, {"mac", laptop}, {"direction", "from device"}, {"address", "198.18.64.66"},
+              {"ts_ms", now + 300}});
+        line({{"kind", "finding"}, {"mac", laptop}, {"detector", "blocklist"}, {"action_taken", "alert"},
+              {"evidence", "frames to 198.18.64.66"}, {"ts_ms", now + 400}});
+        line({{"kind", "blocklist_hit"}, {"mac", laptop}, {"direction", "from device"}, {"address", "198.18.64.66"},
+              {"ts_ms", now + 60'400}});
+    }
+    web::ThreatTracker tracker(file, 0);
+    auto log = tracker.refresh(now + 1441 * 60'000ll);
+    REQUIRE(log->incidents.size() == 3);
+    const auto& camera = log->incidents[0];
+    CHECK(camera.kind == "quarantine");
+    CHECK(camera.open);
+    CHECK(camera.threat);
+    CHECK(camera.blocked == 1440);
+    CHECK(camera.findings == 2);
+    CHECK(camera.text == "57 hosts on telnet ports");  // the explanation, never pushed out
+    CHECK(camera.action == "Isolated by warden");
+    CHECK_FALSE(log->incidents[1].threat);
+    CHECK_FALSE(log->incidents[1].open);
+    CHECK(log->incidents[2].kind == "alert");
+    CHECK(log->incidents[2].blocked == 2);
+    CHECK(log->incidents[2].text == "frames to 198.18.64.66");
 }
 
 // ---- today's traffic ----

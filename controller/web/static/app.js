@@ -13,6 +13,7 @@ const page = {
   quarantines: [],
   summary: null,
   confirming: null, // the MAC whose quarantine form is open
+  openDetails: new Set(), // the MACs whose details the reader opened
   busy: false,
 };
 
@@ -199,8 +200,15 @@ function renderDevices() {
   for (const d of page.devices) {
     const [word, css] = STATE_WORDS[d.state] || [d.state, 'unknown'];
     const t = today[d.mac] || { up: 0, down: 0, lateral: 0 };
-    const name = el('td', {}, el('span', { text: d.name || d.hostname || 'Unnamed device' }),
+    // The engine's and the network's facts sit behind a disclosure, which stays open across
+    // the refreshes once opened.
+    const more = el('details', { class: 'more' }, el('summary', { text: 'Details' }),
       el('span', { class: 'sub', text: [d.mac, d.ip4, d.vendor].filter(Boolean).join(' · ') }));
+    if (page.openDetails.has(d.mac)) more.open = true;
+    more.addEventListener('toggle', () => {
+      if (more.open) page.openDetails.add(d.mac); else page.openDetails.delete(d.mac);
+    });
+    const name = el('td', {}, el('span', { text: d.name || d.hostname || 'Unnamed device' }), more);
     const traffic = el('td', { class: 'num' }, el('span', { text: '↓ ' + bytes(t.down) + '  ↑ ' + bytes(t.up) }));
     const row = el('tr', { 'data-mac': d.mac }, name, el('td', { text: typeName(d.type) }),
       el('td', {}, el('span', { class: 'badge ' + css, text: word })), traffic);
@@ -219,12 +227,15 @@ function renderDevices() {
   }
 }
 
-const THREAT_WORDS = {
-  quarantine_drop: 'Blocked',
-  blocklist_hit: 'Blocked',
-  finding: 'Noticed',
-  quarantine: 'Quarantined',
-};
+// One incident a row: what the device did, what warden did, and what was blocked since.
+function incidentText(t) {
+  const parts = [];
+  if (t.text) parts.push(t.text);
+  if (t.blocked > 0) parts.push(t.blocked + (t.blocked === 1 ? ' attempt' : ' attempts') + ' blocked since');
+  if (t.kind === 'quarantine' && !t.open) parts.push('released');
+  if (!t.threat) parts.push('not a threat: the administrator did it');
+  return parts.join('; ');
+}
 
 function renderThreats() {
   const body = document.querySelector('#threats tbody');
@@ -236,7 +247,7 @@ function renderThreats() {
     body.append(el('tr', {},
       el('td', { text: when(t.time_ms) }),
       el('td', { text: t.mac === '00:00:00:00:00:00' ? 'the internet' : label(t.mac) }),
-      el('td', {}, el('strong', { text: (THREAT_WORDS[t.kind] || t.kind) + ': ' }), el('span', { text: t.text }))));
+      el('td', {}, el('strong', { text: (t.action || t.kind) + ': ' }), el('span', { text: incidentText(t) }))));
   }
 }
 
