@@ -70,7 +70,7 @@ const TrainedHome& trained_home() {
 
 std::string report_key(const engine::Finding& f) {
     std::string key(engine::to_string(f.detector));
-    if (f.evidence.window == "10m" || f.evidence.window == "1h") key += "@" + f.evidence.window;
+    if (!f.evidence.window.empty()) key += "@" + f.evidence.window;
     return key;
 }
 
@@ -96,6 +96,7 @@ nlohmann::json Report::to_json(uint64_t seed) const {
                       {"latency_ms", d.latency_ms},
                       {"deadline_ms", d.deadline_ms},
                       {"action", d.action},
+                      {"window", d.window},
                       {"device_action", d.device_action},
                       {"also", d.also},
                       {"evidence", d.evidence}});

@@ -45,8 +45,8 @@ private:
     uint64_t device_ticks_ = 0;
 };
 
-// How the report files a finding: its detector, and the long horizon it was judged over if
-// any ("port_scan", "port_scan@10m").
+// How the report files a finding: its detector and the window it was judged over
+// ("port_scan@10s", "port_scan@10m"; beaconing, judged on intervals, has none: "beaconing").
 std::string report_key(const engine::Finding& f);
 // A finding only the long horizons (10 min, 1 h) or a beacon found while learning can make.
 bool from_new_evidence(const engine::Finding& f, int64_t device_first_ms, int64_t learning_ms);
@@ -62,6 +62,7 @@ struct Report {
         int64_t latency_ms = -1;
         int64_t deadline_ms = 0;
         std::string action;             // of the expected detector's finding
+        std::string window;             // and the window it was judged over ("" for beacons)
         // The strongest action of any finding on the device during the attack (the expected
         // detector's finding can stay an alert when another one quarantined it first).
         std::string device_action;

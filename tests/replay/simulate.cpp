@@ -425,7 +425,8 @@ std::string_view to_string(AttackKind k) {
         "vertical scan", "horizontal scan", "propagation", "flood",           "exfiltration",
         "lateral",       "beaconing",       "blocklist",   "new destinations",
         "slow vertical scan (1 port/s)", "slow telnet/SSH sweep (1 address/5 s)",
-        "100 MB to a new host (2-3 MB/s)", "slow beacon (every 60 s)"};
+        "100 MB to a new host (2-3 MB/s)", "slow beacon (every 60 s)",
+        "slower vertical scan (1 port/20 s)"};
     return names[size_t(k)];
 }
 
@@ -445,6 +446,7 @@ engine::Detector expected_detector(AttackKind k) {
         case AttackKind::slow_sweep: return Detector::propagation;
         case AttackKind::upload_to_new: return Detector::upload_to_new;
         case AttackKind::slow_beacon: return Detector::beaconing;
+        case AttackKind::slower_vertical_scan: return Detector::port_scan;
     }
     return Detector::port_scan;
 }
@@ -457,6 +459,8 @@ int64_t detection_deadline_ms(AttackKind k) {
         case AttackKind::slow_sweep: return 5 * 60'000;
         case AttackKind::upload_to_new: return 2 * 60'000;
         case AttackKind::slow_beacon: return 10 * 60'000;
+        // 100 ports (the hour's floor) take 33 minutes at this rate.
+        case AttackKind::slower_vertical_scan: return 60 * 60'000;
         default: return 10'000;
     }
 }
@@ -467,6 +471,7 @@ int64_t attack_duration_ms(AttackKind k) {
         case AttackKind::slow_vertical_scan:
         case AttackKind::slow_sweep: return 10 * 60'000;
         case AttackKind::slow_beacon: return 15 * 60'000;
+        case AttackKind::slower_vertical_scan: return 70 * 60'000;
         default: return 120'000;  // upload_to_new: until its 100 MB are sent
     }
 }
@@ -572,8 +577,9 @@ void Attack::add(Sample& s, int64_t end_ms, double seconds) {
             break;
         }
         case AttackKind::slow_vertical_scan:
+        case AttackKind::slower_vertical_scan:
             // The ports in a scrambled order, as nmap tries them; closed ones answer RST.
-            each(1, [&](int64_t t, uint32_t i) {
+            each(kind_ == AttackKind::slow_vertical_scan ? 1 : 0.05, [&](int64_t t, uint32_t i) {
                 attempt(t, target_, uint16_t(1 + (i * 7919u) % 1024), false, 0.05);
             });
             break;

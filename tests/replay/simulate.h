@@ -116,17 +116,19 @@ enum class AttackKind : uint8_t {
     slow_sweep,          // telnet/SSH: one new address every 5 s
     upload_to_new,       // 100 MB at 2-3 MB/s to a host the device never contacted
     slow_beacon,         // a new host every 60 s
+    // Slower still: under the 10 min horizon's floor too; only the hour shows it.
+    slower_vertical_scan,  // 1 port every 20 s on one new host
 };
-inline constexpr std::array<AttackKind, 13> all_attacks{
+inline constexpr std::array<AttackKind, 14> all_attacks{
     AttackKind::vertical_scan,      AttackKind::horizontal_scan, AttackKind::propagation,
     AttackKind::flood,              AttackKind::exfiltration,    AttackKind::lateral,
     AttackKind::beaconing,          AttackKind::blocklist,       AttackKind::new_destinations,
     AttackKind::slow_vertical_scan, AttackKind::slow_sweep,      AttackKind::upload_to_new,
-    AttackKind::slow_beacon};
+    AttackKind::slow_beacon,        AttackKind::slower_vertical_scan};
 std::string_view to_string(AttackKind);
 engine::Detector expected_detector(AttackKind);
 // 10 s; beaconing 5 min; new destinations 60 s; the slow ones: vertical scan and upload 2 min,
-// sweep 5 min, beacon 10 min.
+// sweep 5 min, beacon 10 min; the slower scan (over the hour) 1 h.
 int64_t detection_deadline_ms(AttackKind);
 int64_t attack_duration_ms(AttackKind);
 

@@ -71,6 +71,7 @@ void record(const std::string& phase, Kind kind, AttackKind attack, const Outcom
     d.latency_ms = o.latency_ms;
     d.deadline_ms = detection_deadline_ms(attack);
     d.action = o.detected ? std::string(engine::to_string(o.finding.action)) : "";
+    d.window = o.detected ? o.finding.evidence.window : "";
     d.device_action = o.strongest ? std::string(engine::to_string(*o.strongest)) : "";
     d.also = o.also;
     d.evidence = o.detected ? o.finding.evidence.text : "";
