@@ -197,7 +197,7 @@ void Controller::learn_gateway(const std::vector<net::Interface>& all) {
     std::string list;
     for (const auto& m : macs) list += (list.empty() ? "" : ", ") + m.str();
     log::info("gateway MACs: {}; {} gateway address(es)", list, addrs.size());
-    if (control_) control_->configure({policy_.quarantine, facts});
+    if (control_) control_->configure({policy_.quarantine, facts, policy_.detectors});
 }
 
 void Controller::load_blocklists() {
@@ -242,7 +242,7 @@ void Controller::start_control(bool maps_fresh) {
                              dp_->map_fd(MapId::block_gen)));
     detection_ = std::make_unique<Detection>(*state_, *events_);
     control_ = std::make_unique<control::Control>(*state_, *events_, *enforcement_, *detection_,
-                                                  control::Control::Settings{policy_.quarantine, {}});
+                                                  control::Control::Settings{policy_.quarantine, {}, policy_.detectors});
     detection_->act_through(control_.get());
     for (const auto& p : control_->load()) log::error("state: {}", p);
     auto expired = control_->expire(store::now_unix_ms(), "expired while warden was down");
@@ -264,6 +264,7 @@ void Controller::start_control(bool maps_fresh) {
 
 void Controller::start_engine() {
     detection_->configure(policy_);
+    if (auto problem = control_->apply_detector_settings(); !problem.empty()) log::error("detectors: {}", problem);
     detection_->name_peers_with([this](const net::Mac& mac, const net::IpAddr& addr) {
         return identification_->name_for(mac, addr, store::now_unix_ms());
     });
@@ -561,6 +562,7 @@ control::Result Controller::reload() {
     }
     load_blocklists();
     detection_->configure(policy_);  // learned state is kept
+    if (auto problem = control_->apply_detector_settings(); !problem.empty()) log::error("detectors: {}", problem);
     identification_->configure(policy_);
     inventory_->configure(policy_);
     events_->append({{"kind", "policy_reloaded"}, {"policy", config_path_}, {"ok", reload_.ok}});

@@ -111,6 +111,11 @@ TEST_CASE("a command: applied as the core's request, or rejected/expired with th
     CHECK(p.request["profiles"]["types"]["x"] == 0.5);
     CHECK(check(signer.sign_message(command("c-2b", "import_priors", {{"profiles", json::object()}}))).reason.find(
               "must be the text") != std::string::npos);
+    // Detector settings: the text of a detectors: section, for the control core to check.
+    auto d = check(signer.sign_message(
+        command("c-2c", "adjust_detectors", {{"settings", R"({"flood": {"frames_per_second": 5000}})"}})));
+    REQUIRE(d.verdict == CheckedCommand::Verdict::apply);
+    CHECK(d.request == json{{"op", "adjust_detectors"}, {"settings", R"({"flood": {"frames_per_second": 5000}})"}});
 
     auto reason = [&](const json& m) {
         auto r = check(m);
