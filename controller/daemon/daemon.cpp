@@ -91,6 +91,7 @@ private:
     void open_surfaces();
     void open_fleet(const std::function<control::Result(const json&, const control::Who&)>& submit);
     json fleet_snapshot(const std::string& what) const;
+    json fleet_status() const;  // the channel's status; null when the policy does not enable it
 
     // The poll, as its steps.
     void poll();
@@ -319,6 +320,12 @@ void Controller::open_fleet(const std::function<control::Result(const json&, con
     log::info("fleet: gateway {} reports to {}:{}", fleet_->gateway(), policy_.fleet.host, policy_.fleet.port);
 }
 
+json Controller::fleet_status() const {
+    if (fleet_) return fleet_->status();
+    if (policy_.fleet.enabled) return {{"enabled", true}, {"connected", false}, {"error", fleet_problem_}};
+    return nullptr;
+}
+
 json Controller::fleet_snapshot(const std::string& what) const {
     if (what == "health") return status_now();
     if (what == "inventory") {
@@ -477,7 +484,7 @@ void Controller::poll() {
                                          inventory_->mac_floods()};
             web_->publish({traffic_.counters(), inventory_->records(), std::move(rates), traffic_.flow_entries(),
                            figures_.last_poll_cpu_ms, figures_.polls, std::move(health), evictions_->totals(),
-                           ports_->status(), ports_->counts()});
+                           ports_->status(), ports_->counts(), fleet_status()});
         });
     }
     figures_.last_poll_cpu_ms = steps.cpu_ms();  // the status written is the previous poll's
@@ -505,10 +512,7 @@ json Controller::status_now() const {
     in.quarantined = control_ ? control_->book().records().size() : 0;
     if (evictions_) in.evicted = evictions_->totals();
     json s = status_json(in);
-    if (fleet_)
-        s["fleet"] = fleet_->status();
-    else if (policy_.fleet.enabled)
-        s["fleet"] = {{"enabled", true}, {"connected", false}, {"error", fleet_problem_}};
+    if (auto fleet = fleet_status(); !fleet.is_null()) s["fleet"] = std::move(fleet);
     return s;
 }
 
