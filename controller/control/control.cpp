@@ -1,10 +1,12 @@
 #include "control/control.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <set>
 
 #include "log/log.h"
+#include "store/files.h"
 #include "text/level.h"
 #include "text/units.h"
 #include "text/text.h"
@@ -82,6 +84,8 @@ std::vector<std::string> Control::load() {
     std::vector<std::string> problems = report.problems;
     auto block_problems = operator_list_.load();
     problems.insert(problems.end(), block_problems.begin(), block_problems.end());
+    auto detector_problems = load_detector_settings();
+    problems.insert(problems.end(), detector_problems.begin(), detector_problems.end());
     if (!report.intact && enforcement_.present()) {
         // The book lost records: a quarantine the kernel still enforces is kept, with what the
         // kernel knows of it, rather than silently ended.
@@ -602,6 +606,12 @@ Result Control::execute(const json& req, const Who& who) {
         if (!req.contains("profiles")) return Result::error(Status::invalid, "\"profiles\" is missing");
         return import_profiles(req["profiles"], who);
     }
+    if (op == "adjust_detectors") {
+        auto settings = str("settings");
+        if (!bad.ok()) return bad;
+        if (!settings) return Result::error(Status::invalid, "\"settings\" is missing");
+        return adjust_detectors(*settings, who);
+    }
     if (op == "save_learning") return save_learning(who);
     if (op == "list_quarantines") return list_quarantines();
     return Result::error(Status::invalid, "unknown operation \"" + op.substr(0, 40) + "\"");
@@ -733,6 +743,92 @@ std::vector<std::string> Control::apply_pending() {
         std::filesystem::remove(r.file, ec);
     }
     return done;
+}
+
+// ---- the operator's adjustments of the detector settings ----
+// <state dir>/detectors.json: {"format": "warden-detector-settings", "version": 1,
+// "settings": {...the merged adjustments, shaped as the policy's detectors: section...}}.
+
+namespace {
+
+constexpr const char* kDetectorSettingsFormat = "warden-detector-settings";
+
+// The merged adjustments over the policy's settings, through the policy's own reader; the
+// problems as "detectors.flood.factor: expected ..." (the text is generated: no line to show).
+policy::DetectorSettings detectors_over(const engine::Config& policy, const json& adjustments) {
+    return policy::read_detector_settings(adjustments.dump(), policy, "detector settings");
+}
+
+std::string problems_of(const std::vector<policy::Diagnostic>& errors) {
+    std::string out;
+    for (const auto& d : errors) out += (out.empty() ? "" : "; ") + (d.key.empty() ? "" : d.key + ": ") + d.message;
+    return out;
+}
+
+}  // namespace
+
+std::vector<std::string> Control::load_detector_settings() {
+    auto file = state_.path_of(store::layout::detector_settings);
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec)) return {};
+    try {
+        json j = json::parse(store::read_file(file));
+        if (!j.is_object() || j.value("format", "") != kDetectorSettingsFormat || j.value("version", 0) != 1 ||
+            !j.contains("settings") || !j["settings"].is_object())
+            throw std::invalid_argument(std::string("not a ") + kDetectorSettingsFormat + " file of version 1");
+        detector_adjustments_ = j["settings"];
+        return {};
+    } catch (const std::exception& e) {
+        // Kept for a person to look at; the policy's settings hold meanwhile.
+        std::string problem = file.string() + ": " + e.what();
+        try {
+            problem += "; moved aside as " + store::move_aside(file).string() +
+                       ": the policy's detector settings hold without the operator's adjustments";
+        } catch (const std::exception& m) {
+            problem += std::string("; ") + m.what();
+        }
+        return {problem};
+    }
+}
+
+std::string Control::apply_detector_settings() {
+    if (detector_adjustments_.empty()) return "";
+    auto read = detectors_over(settings_.detectors, detector_adjustments_);
+    if (!read.config) return "the operator's detector adjustments are not valid over this policy (" +
+                             problems_of(read.errors) + "): the policy's settings hold";
+    learning_.adjust_detectors(*read.config);
+    return "";
+}
+
+Result Control::adjust_detectors(const std::string& settings, const Who& who) {
+    json patch = json::parse(settings, nullptr, false);
+    if (patch.is_discarded() || !patch.is_object())
+        return Result::error(Status::invalid, "\"settings\" must be the text of a JSON object (as the policy's "
+                                              "detectors: section, e.g. {\"flood\": {\"frames_per_second\": 5000}})");
+    json merged = detector_adjustments_;
+    merged.merge_patch(patch);
+    // All or nothing: every key checked before anything changes.
+    auto read = detectors_over(settings_.detectors, merged);
+    if (!read.config) return Result::error(Status::invalid, problems_of(read.errors));
+    auto file = state_.path_of(store::layout::detector_settings);
+    try {
+        if (merged.empty())
+            std::filesystem::remove(file);
+        else
+            store::write_atomically(
+                file, json{{"format", kDetectorSettingsFormat}, {"version", 1}, {"settings", merged}}.dump(2) + "\n");
+    } catch (const std::exception& e) {
+        return Result::error(Status::failed, std::string("the detector settings could not be saved: ") + e.what());
+    }
+    detector_adjustments_ = merged;
+    bool running = learning_.adjust_detectors(*read.config);
+    std::string keys;
+    for (const auto& [key, value] : patch.items()) keys += (keys.empty() ? "" : ", ") + key;
+    Result result = Result::done("detector settings adjusted (" + keys + ")" +
+                                     (running ? "" : "; the engine takes them when warden starts"),
+                                 {{"adjusted", patch}, {"adjustments", merged}, {"pending", !running}});
+    log_event({{"kind", "detectors_adjusted"}, {"settings", patch}, {"by", by_of(who)}}, result);
+    return result;
 }
 
 }  // namespace warden::control

@@ -1,5 +1,6 @@
 // The control core: the one owner of every change to what warden enforces or knows —
-// quarantine, release, false positive, block/unblock, blocklist replace, profile import.
+// quarantine, release, false positive, block/unblock, blocklist replace, profile import,
+// detector settings from the operator.
 // Every surface is a thin client of it: the daemon's detectors and expiry call it directly,
 // the status page and the CLI reach it through the running controller (control/server.h),
 // and with no controller running the CLI runs it in its own process (control/client.h).
@@ -63,6 +64,7 @@ public:
     struct Settings {
         policy::QuarantineDefaults defaults;
         GatewayFacts gateway;
+        engine::Config detectors;  // the policy's; the operator's adjustments go over them
     };
 
     Control(const store::StateDir& state, store::EventLog& events, Enforcement& enforcement, Learning& learning,
@@ -83,6 +85,14 @@ public:
     Result replace_blocklist(const std::vector<blocklist::Entry>& entries, const std::string& version,
                              const Who& who);
     Result import_profiles(const nlohmann::json& profiles, const Who& who);
+    // The operator adjusts detector settings: `settings` is the
+    // text of a JSON object shaped as the policy's `detectors:` section, merged over earlier
+    // adjustments (RFC 7386: null puts a key back to the policy's), checked by the policy's
+    // reader, all or nothing; kept in the state dir, so it holds across restarts and reloads.
+    Result adjust_detectors(const std::string& settings, const Who& who);
+    // The policy's detector settings with the operator's adjustments over them, handed to the
+    // engine: at start and after every reload. Returns a problem ("" when none).
+    std::string apply_detector_settings();
     Result save_learning(const Who& who);
     // Quarantines as the book and the kernel hold them (detail: {"quarantines": [...]}).
     Result list_quarantines() const;
@@ -117,6 +127,7 @@ private:
     Result do_release(const net::Mac& mac, const std::string& why, const Who& who, bool teach_release);
     void log_event(nlohmann::json event, Result& result);
     Result teach(const net::Mac& mac, std::optional<engine::Detector> detector, const Who& who, Result result);
+    std::vector<std::string> load_detector_settings();
 
     const store::StateDir& state_;
     store::EventLog& events_;
@@ -125,6 +136,7 @@ private:
     Settings settings_;
     quarantine::Book book_;
     blocklist::OperatorList operator_list_;
+    nlohmann::json detector_adjustments_ = nlohmann::json::object();  // merged, as saved
     std::string unsaved_problem_;
 };
 

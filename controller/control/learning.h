@@ -34,6 +34,9 @@ public:
     virtual size_t import_profiles(const engine::Profiles& priors) = 0;
     // Writes what was learned to the state dir now; false when no engine runs.
     virtual bool save() = 0;
+    // The detectors' settings from now on (what was learned is kept); false when no engine
+    // runs (it takes them from the state dir when it starts).
+    virtual bool adjust_detectors(const engine::Config& settings) = 0;
 };
 
 // Requests for an engine that is not running: one JSON file each in <state dir>/requests,
@@ -45,6 +48,7 @@ public:
     Taught false_positive(const net::Mac& mac, std::optional<engine::Detector> detector, int64_t now_ms) override;
     size_t import_profiles(const engine::Profiles& priors) override;
     bool save() override { return false; }
+    bool adjust_detectors(const engine::Config&) override { return false; }
 
 private:
     std::filesystem::path state_dir_;

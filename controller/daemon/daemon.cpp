@@ -92,6 +92,7 @@ private:
     void open_surfaces();
     void open_fleet(const std::function<control::Result(const json&, const control::Who&)>& submit);
     json fleet_snapshot(const std::string& what) const;
+    json fleet_status() const;  // the channel's status; null when the policy does not enable it
     void start_notifier();
 
     // The poll, as its steps.
@@ -207,7 +208,7 @@ void Controller::learn_gateway(const std::vector<net::Interface>& all) {
     std::string list;
     for (const auto& m : macs) list += (list.empty() ? "" : ", ") + m.str();
     log::info("gateway MACs: {}; {} gateway address(es)", list, addrs.size());
-    if (control_) control_->configure({policy_.quarantine, facts});
+    if (control_) control_->configure({policy_.quarantine, facts, policy_.detectors});
 }
 
 void Controller::load_blocklists() {
@@ -252,7 +253,7 @@ void Controller::start_control(bool maps_fresh) {
                              dp_->map_fd(MapId::block_gen)));
     detection_ = std::make_unique<Detection>(*state_, *events_);
     control_ = std::make_unique<control::Control>(*state_, *events_, *enforcement_, *detection_,
-                                                  control::Control::Settings{policy_.quarantine, {}});
+                                                  control::Control::Settings{policy_.quarantine, {}, policy_.detectors});
     detection_->act_through(control_.get());
     for (const auto& p : control_->load()) log::error("state: {}", p);
     auto expired = control_->expire(store::now_unix_ms(), "expired while warden was down");
@@ -274,6 +275,7 @@ void Controller::start_control(bool maps_fresh) {
 
 void Controller::start_engine() {
     detection_->configure(policy_);
+    if (auto problem = control_->apply_detector_settings(); !problem.empty()) log::error("detectors: {}", problem);
     detection_->name_peers_with([this](const net::Mac& mac, const net::IpAddr& addr) {
         return identification_->name_for(mac, addr, store::now_unix_ms());
     });
@@ -326,6 +328,12 @@ void Controller::open_fleet(const std::function<control::Result(const json&, con
     events_->observe([agent = fleet_.get()](const json& event) { agent->on_event(event); });
     fleet_->start();
     log::info("fleet: gateway {} reports to {}:{}", fleet_->gateway(), policy_.fleet.host, policy_.fleet.port);
+}
+
+json Controller::fleet_status() const {
+    if (fleet_) return fleet_->status();
+    if (policy_.fleet.enabled) return {{"enabled", true}, {"connected", false}, {"error", fleet_problem_}};
+    return nullptr;
 }
 
 json Controller::fleet_snapshot(const std::string& what) const {
@@ -559,7 +567,7 @@ void Controller::poll() {
                                          inventory_->mac_floods()};
             web_->publish({traffic_.counters(), inventory_->records(), std::move(rates), traffic_.flow_entries(),
                            figures_.last_poll_cpu_ms, figures_.polls, std::move(health), evictions_->totals(),
-                           ports_->status(), ports_->counts()});
+                           ports_->status(), ports_->counts(), fleet_status()});
         });
     }
     figures_.last_poll_cpu_ms = steps.cpu_ms();  // the status written is the previous poll's
@@ -588,10 +596,7 @@ json Controller::status_now() const {
     if (evictions_) in.evicted = evictions_->totals();
     if (notifier_ && !policy_.notify.channels.empty()) in.notify = notifier_->figures();
     json s = status_json(in);
-    if (fleet_)
-        s["fleet"] = fleet_->status();
-    else if (policy_.fleet.enabled)
-        s["fleet"] = {{"enabled", true}, {"connected", false}, {"error", fleet_problem_}};
+    if (auto fleet = fleet_status(); !fleet.is_null()) s["fleet"] = std::move(fleet);
     return s;
 }
 
@@ -645,6 +650,7 @@ control::Result Controller::reload() {
     }
     load_blocklists();
     detection_->configure(policy_);  // learned state is kept
+    if (auto problem = control_->apply_detector_settings(); !problem.empty()) log::error("detectors: {}", problem);
     identification_->configure(policy_);
     inventory_->configure(policy_);
     events_->append({{"kind", "policy_reloaded"}, {"policy", config_path_}, {"ok", reload_.ok}});

@@ -53,8 +53,14 @@ Detection::Detection(const store::StateDir& state, store::EventLog& events)
 }
 
 void Detection::configure(const policy::Policy& policy) {
+    exempt_ = policy.exempt;
     engine_.configure(policy.detectors, policy.exempt);
     engine_.set_utc_offset(utc_offset());
+}
+
+bool Detection::adjust_detectors(const engine::Config& settings) {
+    engine_.configure(settings, exempt_);
+    return true;
 }
 
 void Detection::load() {

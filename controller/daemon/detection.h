@@ -56,6 +56,7 @@ public:
                                    int64_t now_ms) override;
     size_t import_profiles(const engine::Profiles& priors) override;
     bool save() override;  // writes engine.json atomically now; throws when it cannot
+    bool adjust_detectors(const engine::Config& settings) override;
 
     const engine::Engine& engine() const { return engine_; }
     // The name a device looked an address up as (identity's DNS cache), for findings' evidence.
@@ -76,6 +77,7 @@ private:
     std::map<net::Mac, uint64_t> active_;    // reused every tick
     int64_t saved_ms_ = 0;
     NameOf name_of_;
+    std::vector<net::Mac> exempt_;  // the policy's, kept for adjust_detectors
 };
 
 }  // namespace warden::daemon

@@ -26,13 +26,17 @@ constexpr size_t kMaxInFlight = 20;
 // How long the broker keeps this gateway's session (and the commands queued for it) while
 // the gateway is away.
 constexpr uint32_t kSessionExpiryS = 7 * 86'400;
+// How long the TCP connection may take, and then TLS and MQTT up to the broker's CONNACK,
+// before the attempt is given up and tried again after the backoff.
+constexpr int64_t kConnectTimeoutMs = 15'000;
 
 int64_t now_ms() { return store::now_unix_ms(); }
 
 // Events that must reach the operator whatever the queue's budget.
 bool must_arrive(const std::string& kind) {
     return kind == "quarantine" || kind == "release" || kind == "false_positive" || kind == "block_added" ||
-           kind == "block_removed" || kind == "blocklist_replaced" || kind == "profiles_imported";
+           kind == "block_removed" || kind == "blocklist_replaced" || kind == "profiles_imported" ||
+           kind == "detectors_adjusted";
 }
 
 }  // namespace
@@ -114,9 +118,13 @@ json Agent::status() const {
            {"queue_bytes", outbox_.bytes()},
            {"queue_budget", settings_.queue_bytes},
            {"dropped", outbox_.dropped()},
+           {"refused", outbox_.refused_counts()},
+           {"sent", {{"messages", sent_messages_}, {"bytes", sent_bytes_}}},
+           {"acks", acks_},
            {"connections", reconnects_}};
     if (connected_) s["connected_since_ms"] = connected_since_ms_;
     if (last_ack_ms_) s["last_ack_ms"] = last_ack_ms_;
+    if (last_broker_ack_ms_) s["last_broker_ack_ms"] = last_broker_ack_ms_;
     if (!last_error_.empty()) s["last_error"] = last_error_;
     return s;
 }
@@ -127,21 +135,50 @@ void Agent::run() {
     Backoff backoff;
     int64_t next_attempt = 0;
     bool session = false;  // a connection exists (perhaps still being set up)
+    std::unique_ptr<TcpProbe> probe;  // before a connection: does the broker answer?
+    int64_t probe_began = 0;
+    auto give_up = [&](const std::string& why) {
+        std::lock_guard lock(mutex_);
+        if (last_error_ != why) log::warn("fleet: cannot reach {}:{}: {}", settings_.host, settings_.port, why);
+        last_error_ = why;
+    };
     while (!stopping_) {
         int64_t now = now_ms();
-        if (!session && now >= next_attempt) {
-            session = connect();
-            if (!session) next_attempt = now + backoff.next_ms();
+        if (!session && !probe && now >= next_attempt) {
+            probe = std::make_unique<TcpProbe>(settings_.host, settings_.port);
+            probe_began = now;
         }
-        if (session) {
+        if (probe) {
+            // Waits here (a loop turn of at most 100 ms) rather than in the kernel's connect.
+            auto state = probe->wait(100);
+            if (state == TcpProbe::State::pending && now_ms() - probe_began > kConnectTimeoutMs) {
+                give_up("no answer within " + std::to_string(kConnectTimeoutMs / 1000) + " s");
+                state = TcpProbe::State::failed;
+            } else if (state == TcpProbe::State::failed) {
+                give_up(probe->why());
+            }
+            if (state == TcpProbe::State::open) session = connect();
+            if (state != TcpProbe::State::pending) {
+                probe.reset();
+                if (!session) next_attempt = now_ms() + backoff.next_ms();
+            }
+        } else if (session) {
             pump();
             int rc = mosquitto_loop(mosq_, 100, 1);
+            int64_t since = connecting_since_ms_;
+            if (rc == MOSQ_ERR_SUCCESS && since && now_ms() - since > kConnectTimeoutMs) {
+                // It took the TCP connection and never finished TLS or MQTT: the next attempt
+                // closes this socket.
+                give_up("no CONNACK within " + std::to_string(kConnectTimeoutMs / 1000) + " s");
+                rc = MOSQ_ERR_NO_CONN;
+            }
             if (rc != MOSQ_ERR_SUCCESS) {
+                connecting_since_ms_ = 0;
                 {
                     std::lock_guard lock(mutex_);
                     if (connected_) log::warn("fleet: lost the broker: {}", mosquitto_strerror(rc));
                     connected_ = false;
-                    last_error_ = mosquitto_strerror(rc);
+                    if (rc != MOSQ_ERR_NO_CONN || last_error_.empty()) last_error_ = mosquitto_strerror(rc);
                 }
                 outbox_.disconnected();
                 session = false;
@@ -176,12 +213,17 @@ void Agent::run() {
     }
 }
 
+// Called once the probe reached the broker, so the TCP connect here completes at once; the
+// TLS handshake and the CONNACK follow in mosquitto_loop (its socket is non-blocking by then),
+// given up after kConnectTimeoutMs.
 bool Agent::connect() {
     mosquitto_property* props = nullptr;
     mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, kSessionExpiryS);
+    connecting_since_ms_ = now_ms();
     int rc = mosquitto_connect_bind_v5(mosq_, settings_.host.c_str(), settings_.port, kKeepaliveS, nullptr, props);
     mosquitto_property_free_all(&props);
     if (rc != MOSQ_ERR_SUCCESS) {
+        connecting_since_ms_ = 0;
         std::lock_guard lock(mutex_);
         std::string why = rc == MOSQ_ERR_ERRNO ? std::strerror(errno) : mosquitto_strerror(rc);
         if (last_error_ != why) log::warn("fleet: cannot reach {}:{}: {}", settings_.host, settings_.port, why);
@@ -208,6 +250,9 @@ void Agent::pump() {
             break;
         }
         outbox_.sent(m->seq, mid);
+        std::lock_guard lock(mutex_);
+        ++sent_messages_;
+        sent_bytes_ += m->topic.size() + m->payload.size();
     }
 }
 
@@ -264,6 +309,7 @@ void Agent::ack(const std::string& id, const std::string& result, const std::str
     outbox_.push(topics::acks(gateway_), a, Priority::must_arrive, false, "ack");
     std::lock_guard lock(mutex_);
     last_ack_ms_ = now_ms();
+    ++acks_[result];
 }
 
 void Agent::on_command(std::string_view payload) {
@@ -347,6 +393,7 @@ void Agent::on_broadcast(const std::string& topic, std::string_view payload) {
 
 void Agent::connected_cb(struct mosquitto* mosq, void* self, int rc, int, const mosquitto_property*) {
     auto* a = static_cast<Agent*>(self);
+    a->connecting_since_ms_ = 0;
     if (rc != 0) {
         std::lock_guard lock(a->mutex_);
         a->last_error_ = std::string("the broker refused the connection: ") + mosquitto_reason_string(rc);
@@ -379,9 +426,24 @@ void Agent::disconnected_cb(struct mosquitto*, void* self, int rc, const mosquit
 
 void Agent::published_cb(struct mosquitto*, void* self, int mid, int reason, const mosquitto_property*) {
     auto* a = static_cast<Agent*>(self);
-    // A refusal (reason >= 0x80, e.g. not authorised) is not an acknowledgement: the message
-    // stays and is sent again on the next connection.
-    if (reason < 0x80) a->outbox_.acknowledged(mid);
+    if (reason < 0x80) {
+        a->outbox_.acknowledged(mid);
+        std::lock_guard lock(a->mutex_);
+        a->last_broker_ack_ms_ = now_ms();
+        return;
+    }
+    // A refusal (not authorised, quota exceeded, ...) would come again: it must not hold the
+    // queue up (docs/FLEET.md, "While the broker is away").
+    auto r = a->outbox_.refused(mid);
+    if (!r || !r->first) return;
+    if (r->kept)
+        log::error("fleet: the broker REFUSED a {} message ({}); it is kept and sent again on the next connection: "
+                   "check the broker's ACL for {}",
+                   r->kind, mosquitto_reason_string(reason), a->gateway_);
+    else
+        log::warn("fleet: the broker refused a {} message ({}); such messages are dropped and counted as refused "
+                  "(logged once)",
+                  r->kind, mosquitto_reason_string(reason));
 }
 
 void Agent::message_cb(struct mosquitto*, void* self, const struct mosquitto_message* m, const mosquitto_property*) {

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -54,7 +55,8 @@ public:
     void start();
     // Any thread, must not block: an event of the events log (store::EventLog::observe).
     void on_event(const nlohmann::json& event);
-    // For `warden status` and metrics: connected, broker, last ack, queue depth, drops.
+    // For `warden status` and metrics: connected, broker, last ack, queue depth, drops, what
+    // was sent and refused, the acks by result (docs/FLEET.md, `warden fleet status`).
     nlohmann::json status() const;
     const std::string& gateway() const { return gateway_; }
 
@@ -88,7 +90,11 @@ private:
     std::condition_variable wake_;
     bool connected_ = false;
     int64_t connected_since_ms_ = 0;
-    int64_t last_ack_ms_ = 0;
+    int64_t last_ack_ms_ = 0;          // the last ack of a command this gateway sent
+    int64_t last_broker_ack_ms_ = 0;   // the broker's last PUBACK
+    uint64_t sent_messages_ = 0, sent_bytes_ = 0;  // handed to the broker (topic and payload), resends too
+    std::map<std::string, uint64_t> acks_;         // the acks this gateway sent, by result
+    std::atomic<int64_t> connecting_since_ms_{0};  // 0: not waiting for a CONNACK
     std::string last_error_;
     uint64_t reconnects_ = 0;
     int64_t next_health_ms_ = 0, next_inventory_ms_ = 0, next_profiles_ms_ = 0;

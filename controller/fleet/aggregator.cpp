@@ -59,9 +59,11 @@ std::map<std::string, PriorBook::Prior> PriorBook::priors(size_t k) const {
     std::map<std::string, Prior> out;
     for (const auto& [type, by_gateway] : latest_) {
         if (by_gateway.size() < k) continue;
-        std::vector<engine::Profiles> all;
-        for (const auto& [gw, p] : by_gateway) all.push_back(p);
-        out[type] = {engine::merge(all), by_gateway.size()};
+        // In place, in gateway order, as engine::merge does (the same bytes), without a copy
+        // of every gateway's profile first: that copy doubled the aggregator's memory.
+        Prior& prior = out[type];
+        for (const auto& [gw, p] : by_gateway) prior.profiles.merge(p);
+        prior.homes = by_gateway.size();
     }
     return out;
 }

@@ -25,6 +25,7 @@ const std::map<std::string, Operation, std::less<>>& operations() {
         {"unblock", {"unblock", {"prefix"}, {"prefix"}}},
         {"replace_blocklist", {"replace_blocklist", {"prefixes", "version"}, {"prefixes", "version"}}},
         {"import_priors", {"import_profiles", {"profiles"}, {"profiles"}}},
+        {"adjust_detectors", {"adjust_detectors", {"settings"}, {"settings"}}},
     };
     return table;
 }

@@ -1,10 +1,9 @@
 #include "fleet/command_log.h"
 
-#include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "store/files.h"
+#include "store/jsonlines.h"
 
 namespace warden::fleet {
 
@@ -13,33 +12,28 @@ using nlohmann::json;
 // The file: JSON lines, a header ({"format": "warden-fleet-commands", "version": 1,
 // "broadcasts": {topic: issued_ms}}), then one outcome a line, oldest first.
 CommandLog::CommandLog(std::filesystem::path file, size_t capacity) : file_(std::move(file)), capacity_(capacity) {
-    std::ifstream in(file_);
-    if (!in) return;
-    std::string line;
-    int number = 0;
-    try {
-        while (std::getline(in, line)) {
-            ++number;
-            if (line.empty()) continue;
-            json j = json::parse(line);
-            if (number == 1) {
-                if (j.value("format", "") != "warden-fleet-commands" || j.value("version", 0) != 1)
-                    throw std::invalid_argument("not a warden-fleet-commands file of version 1");
-                json broadcasts = j.value("broadcasts", json::object());  // items() needs it to outlive the loop
-                for (const auto& [topic, ms] : broadcasts.items()) broadcasts_.emplace_back(topic, ms.get<int64_t>());
-                continue;
-            }
-            outcomes_.push_back({j.at("id").get<std::string>(), j.at("result").get<std::string>(),
-                                 j.value("reason", ""), j.value("ms", int64_t{0})});
-        }
-    } catch (const std::exception& e) {
-        outcomes_.clear();
-        broadcasts_.clear();
-        auto aside = store::move_aside(file_);
-        problems_.push_back(file_.string() + ":" + std::to_string(number) + ": " + e.what() + "; moved aside as " +
-                            aside.string() + " (a command delivered again may be applied again)");
+    auto read = store::read_json_lines(file_, "warden-fleet-commands", 1, [&](const json& j) {
+        outcomes_.push_back({j.at("id").get<std::string>(), j.at("result").get<std::string>(), j.value("reason", ""),
+                             j.value("ms", int64_t{0})});
+    });
+    if (read.header.is_object() && read.header.contains("broadcasts") && read.header["broadcasts"].is_object())
+        for (const auto& [topic, ms] : read.header["broadcasts"].items())
+            if (ms.is_number_integer()) broadcasts_.emplace_back(topic, ms.get<int64_t>());
+    if (!read.problems.empty()) {
+        std::string text;
+        for (const auto& p : read.problems) text += (text.empty() ? "" : "; ") + p;
+        problems_.push_back(text + (read.moved_aside ? "; moved aside as " + read.moved_aside->string() : "") + ", " +
+                            std::to_string(outcomes_.size()) +
+                            " outcome(s) kept (a command of a line lost and delivered again may be applied again)");
     }
     while (outcomes_.size() > capacity_) outcomes_.pop_front();
+    if (!read.problems.empty()) {
+        try {
+            save();  // the readable outcomes, back where the next start looks
+        } catch (const std::exception& e) {
+            problems_.push_back(e.what());
+        }
+    }
 }
 
 std::optional<CommandOutcome> CommandLog::find(const std::string& id) const {

@@ -25,8 +25,8 @@ class CommandLog {
 public:
     static constexpr size_t kDefaultCapacity = 1000;
 
-    // Reads the file when it exists; a damaged file is moved aside (store::move_aside) and
-    // the log starts empty, with the problem in problems().
+    // Reads the file when it exists (store/jsonlines.h): a damaged file is moved aside and
+    // its readable outcomes written back, with the problem in problems().
     explicit CommandLog(std::filesystem::path file, size_t capacity = kDefaultCapacity);
 
     std::optional<CommandOutcome> find(const std::string& id) const;

@@ -1,8 +1,7 @@
 #include "fleet/outbox.h"
 
-#include <fstream>
-
 #include "store/files.h"
+#include "store/jsonlines.h"
 
 namespace warden::fleet {
 
@@ -31,40 +30,31 @@ uint64_t cost(const UpMessage& m) { return m.topic.size() + m.payload.size(); }
 }  // namespace
 
 // The file: JSON lines, a header ({"format": "warden-fleet-queue", "version": 1, "next_seq",
-// "dropped"}), then one message a line, oldest first.
+// "dropped", "refused"}), then one message a line, oldest first.
 Outbox::Outbox(std::filesystem::path file, uint64_t budget_bytes) : file_(std::move(file)), budget_(budget_bytes) {
-    std::ifstream in(file_);
-    if (!in) return;
-    std::string line;
-    int number = 0;
-    try {
-        while (std::getline(in, line)) {
-            ++number;
-            if (line.empty()) continue;
-            json j = json::parse(line);
-            if (number == 1) {
-                if (j.value("format", "") != "warden-fleet-queue" || j.value("version", 0) != 1)
-                    throw std::invalid_argument("not a warden-fleet-queue file of version 1");
-                next_seq_ = j.value("next_seq", uint64_t{1});
-                dropped_ = j.value("dropped", std::map<std::string, uint64_t>{});
-                continue;
-            }
-            UpMessage m;
-            m.seq = j.at("seq").get<uint64_t>();
-            m.topic = j.at("topic").get<std::string>();
-            m.payload = j.at("payload").get<std::string>();
-            m.priority = parse_priority(j.at("priority").get<std::string>());
-            m.retain = j.value("retain", false);
-            m.kind = j.value("kind", "");
-            bytes_ += cost(m);
-            next_seq_ = std::max(next_seq_, m.seq + 1);
-            queue_.push_back(std::move(m));
-        }
-    } catch (const std::exception& e) {
-        // Keep what was read: losing the rest is bad enough.
-        auto aside = store::move_aside(file_);
-        problems_.push_back(file_.string() + ":" + std::to_string(number) + ": " + e.what() + "; moved aside as " +
-                            aside.string() + ", " + std::to_string(queue_.size()) + " message(s) before it kept");
+    auto read = store::read_json_lines(file_, "warden-fleet-queue", 1, [&](const json& j) {
+        UpMessage m;
+        m.seq = j.at("seq").get<uint64_t>();
+        m.topic = j.at("topic").get<std::string>();
+        m.payload = j.at("payload").get<std::string>();
+        m.priority = parse_priority(j.at("priority").get<std::string>());
+        m.retain = j.value("retain", false);
+        m.kind = j.value("kind", "");
+        bytes_ += cost(m);
+        next_seq_ = std::max(next_seq_, m.seq + 1);
+        queue_.push_back(std::move(m));
+    });
+    if (read.header.is_object()) {
+        next_seq_ = std::max(next_seq_, read.header.value("next_seq", uint64_t{1}));
+        dropped_ = read.header.value("dropped", std::map<std::string, uint64_t>{});
+        refused_ = read.header.value("refused", std::map<std::string, uint64_t>{});
+    }
+    if (!read.problems.empty()) {
+        // What could be read is kept, and written back at once.
+        std::string text;
+        for (const auto& p : read.problems) text += (text.empty() ? "" : "; ") + p;
+        problems_.push_back(text + (read.moved_aside ? "; moved aside as " + read.moved_aside->string() : "") + ", " +
+                            std::to_string(queue_.size()) + " message(s) kept");
         dirty_ = urgent_ = true;
     }
 }
@@ -116,7 +106,7 @@ void Outbox::make_room() {
 std::optional<UpMessage> Outbox::next_to_send() {
     std::lock_guard lock(mutex_);
     for (auto& m : queue_)
-        if (!m.in_flight) {
+        if (!m.in_flight && !m.held) {
             m.in_flight = true;
             return m;
         }
@@ -133,12 +123,49 @@ void Outbox::acknowledged(int mid) {
     std::lock_guard lock(mutex_);
     for (auto& m : queue_)
         if (m.in_flight && m.mid == mid) m.acked = true;
-    while (!queue_.empty() && queue_.front().acked) {
-        if (queue_.front().priority == Priority::must_arrive) urgent_ = true;
-        bytes_ -= cost(queue_.front());
-        queue_.pop_front();
+    // In order: what was acknowledged leaves once everything before it left, except a message
+    // the broker refused, which waits for the next connection without holding the rest up.
+    for (auto it = queue_.begin(); it != queue_.end() && (it->acked || it->held);) {
+        if (!it->acked) {
+            ++it;
+            continue;
+        }
+        if (it->priority == Priority::must_arrive) urgent_ = true;
+        bytes_ -= cost(*it);
+        it = queue_.erase(it);
         dirty_ = true;
     }
+}
+
+std::optional<Refusal> Outbox::refused(int mid) {
+    int acknowledged_mid = 0;
+    std::optional<Refusal> out;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = std::find_if(queue_.begin(), queue_.end(), [&](auto& m) { return m.in_flight && !m.acked && m.mid == mid; });
+        if (it == queue_.end()) return std::nullopt;
+        Refusal r;
+        r.kind = it->kind.empty() ? std::string(priority_name(it->priority)) : it->kind;
+        if (it->priority == Priority::must_arrive) {
+            // Never dropped: the broker's ACL may be fixed; until then it does not block the rest.
+            it->held = true;
+            it->in_flight = false;
+            it->mid = 0;
+            r.kept = true;
+            r.first = !it->refusal_reported;
+            it->refusal_reported = true;
+            out = r;
+        } else {
+            r.first = refused_[r.kind]++ == 0;
+            dirty_ = true;
+            // Settled as if acknowledged, so that it leaves in order like the others.
+            it->acked = true;
+            acknowledged_mid = mid;
+            out = r;
+        }
+    }
+    if (acknowledged_mid) acknowledged(acknowledged_mid);
+    return out;
 }
 
 void Outbox::disconnected() {
@@ -146,13 +173,15 @@ void Outbox::disconnected() {
     for (auto& m : queue_)
         if (!m.acked) {
             m.in_flight = false;
+            m.held = false;
             m.mid = 0;
         }
 }
 
 size_t Outbox::in_flight() const {
     std::lock_guard lock(mutex_);
-    return static_cast<size_t>(std::count_if(queue_.begin(), queue_.end(), [](auto& m) { return m.in_flight && !m.acked; }));
+    return static_cast<size_t>(
+        std::count_if(queue_.begin(), queue_.end(), [](auto& m) { return m.in_flight && !m.acked; }));
 }
 
 void Outbox::save_if_due(int64_t now_ms, int64_t batch_ms) {
@@ -164,7 +193,9 @@ void Outbox::save_if_due(int64_t now_ms, int64_t batch_ms) {
 
 void Outbox::save_locked() {
     std::string text =
-        json{{"format", "warden-fleet-queue"}, {"version", 1}, {"next_seq", next_seq_}, {"dropped", dropped_}}.dump() + "\n";
+        json{{"format", "warden-fleet-queue"}, {"version", 1}, {"next_seq", next_seq_}, {"dropped", dropped_}, {"refused", refused_}}
+            .dump() +
+        "\n";
     for (const auto& m : queue_) {
         if (m.acked) continue;
         text += json{{"seq", m.seq},
@@ -193,6 +224,11 @@ uint64_t Outbox::bytes() const {
 std::map<std::string, uint64_t> Outbox::dropped() const {
     std::lock_guard lock(mutex_);
     return dropped_;
+}
+
+std::map<std::string, uint64_t> Outbox::refused_counts() const {
+    std::lock_guard lock(mutex_);
+    return refused_;
 }
 
 }  // namespace warden::fleet

@@ -3,6 +3,13 @@
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 
@@ -34,6 +41,40 @@ struct mosquitto* new_client(const std::string& client_id, bool keep_session, vo
                                  ", key " + settings.key + "): " + mosquitto_strerror(rc));
     }
     return mosq;
+}
+
+TcpProbe::TcpProbe(const std::string& host, uint16_t port) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (int rc = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0) {
+        state_ = State::failed;
+        why_ = std::string("cannot resolve ") + host + ": " + gai_strerror(rc);
+        return;
+    }
+    fd_ = socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd_ < 0 || (::connect(fd_, found->ai_addr, found->ai_addrlen) != 0 && errno != EINPROGRESS)) {
+        state_ = State::failed;
+        why_ = std::strerror(errno);
+    }
+    freeaddrinfo(found);
+}
+
+TcpProbe::~TcpProbe() {
+    if (fd_ >= 0) close(fd_);
+}
+
+TcpProbe::State TcpProbe::wait(int timeout_ms) {
+    if (state_ != State::pending) return state_;
+    pollfd p{fd_, POLLOUT, 0};
+    if (poll(&p, 1, timeout_ms) <= 0) return state_;
+    int error = 0;
+    socklen_t len = sizeof error;
+    getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &len);
+    state_ = error ? State::failed : State::open;
+    if (error) why_ = std::strerror(error);
+    return state_;
 }
 
 int64_t Backoff::next_ms() {

@@ -18,6 +18,30 @@ namespace warden::fleet {
 struct mosquitto* new_client(const std::string& client_id, bool keep_session, void* owner,
                              const policy::Fleet& settings);
 
+// A TCP connection to the broker opened without blocking, to learn that the broker answers
+// before libmosquitto connects: its connect waits in the kernel (about two minutes) when
+// packets are dropped, and its asynchronous connect cannot carry the MQTT 5 session-expiry
+// property the channel needs (libmosquitto 2.0). Once the probe is open, libmosquitto's TCP
+// connect completes at once, and its TLS handshake and the CONNACK run in loop turns. The
+// name lookup is synchronous (the system resolver's timeouts).
+class TcpProbe {
+public:
+    enum class State { pending, open, failed };
+    TcpProbe(const std::string& host, uint16_t port);  // starts connecting; failed at once when it cannot
+    ~TcpProbe();
+    TcpProbe(const TcpProbe&) = delete;
+    TcpProbe& operator=(const TcpProbe&) = delete;
+
+    // Waits at most timeout_ms for the connection; the state after.
+    State wait(int timeout_ms);
+    const std::string& why() const { return why_; }  // with failed
+
+private:
+    int fd_ = -1;
+    State state_ = State::pending;
+    std::string why_;
+};
+
 // Exponential backoff from 1 s to 60 s with full jitter: gateways that lost the broker
 // together do not come back together.
 class Backoff {

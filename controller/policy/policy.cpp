@@ -1049,6 +1049,23 @@ LoadResult load_text(std::string_view yaml, const std::string& name) {
     return out;
 }
 
+DetectorSettings read_detector_settings(std::string_view text, const engine::Config& base, const std::string& name) {
+    DetectorSettings out;
+    Checker c(name);
+    engine::Config config = base;
+    if (auto root = c.parse(text, "detector settings")) {
+        try {
+            read_detectors(c, Value{*root, root->Mark(), "detectors"}, config);
+        } catch (const YAML::Exception& e) {
+            c.error(e.mark, "detectors", std::string("unexpected YAML error: ") + e.what());
+        }
+    }
+    c.sort_by_position();
+    out.errors = std::move(c.errors);
+    if (out.errors.empty()) out.config = std::move(config);
+    return out;
+}
+
 LoadResult load_file(const std::string& path) {
     LoadResult out;
     if (auto text = yamlfile::read_file(path, "policy file", out.errors)) return load_text(*text, path);

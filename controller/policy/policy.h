@@ -262,4 +262,13 @@ LoadResult load_file(const std::string& path);
 // Validates YAML text; `name` stands for the file in diagnostics and in Policy::source.
 LoadResult load_text(std::string_view yaml, const std::string& name);
 
+// Detector settings given on their own (the content of a `detectors:` section, as YAML or
+// JSON text), applied over `base` and checked exactly as the policy file's section is: the
+// settings when there are no errors (keys it does not name keep base's values).
+struct DetectorSettings {
+    std::optional<engine::Config> config;
+    std::vector<Diagnostic> errors;
+};
+DetectorSettings read_detector_settings(std::string_view text, const engine::Config& base, const std::string& name);
+
 }  // namespace warden::policy

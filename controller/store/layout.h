@@ -44,6 +44,9 @@ inline constexpr File fleet_queue{"fleet-queue.jsonl",
 inline constexpr File fleet_commands{"fleet-commands.jsonl",
                                      "JSON lines: a header, then the outcome of each of the last 1,000 operator commands",
                                      "warden run's fleet channel: before and after each command (atomic, durable)"};
+inline constexpr File detector_settings{"detectors.json",
+                                        "the operator's adjustments of the detector settings, over the policy's",
+                                        "the control core, before the engine takes them (atomic, durable)"};
 
 // Caches: rewritten often, not fsynced; losing one costs nothing that matters.
 inline constexpr File status{"status.json", "the latest poll: health, attachments, busy devices' rates",
@@ -61,8 +64,9 @@ inline constexpr File control_socket{"control.sock",
                                      "a Unix socket: the running controller's control core (root only)",
                                      "warden run, while it runs"};
 
-inline constexpr std::array all = {quarantine, blocklist,   inventory,      engine, events, admin_token,
-                                   notify_queue, pending, fleet_queue, fleet_commands, status, names,
-                                   today,      pid,         control_socket};
+inline constexpr std::array all = {quarantine,   blocklist,   inventory,      engine,            events,
+                                   admin_token,  notify_queue, pending,       fleet_queue,       fleet_commands,
+                                   detector_settings, status, names,          today,             pid,
+                                   control_socket};
 
 }  // namespace warden::store::layout

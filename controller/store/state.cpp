@@ -1,10 +1,10 @@
 #include "store/state.h"
 
 #include <chrono>
-#include <sstream>
 #include <stdexcept>
 
 #include "store/files.h"
+#include "store/jsonlines.h"
 #include "text/text.h"
 
 namespace warden::store {
@@ -48,55 +48,17 @@ std::string string_field(const json& j, const char* key, const std::string& fall
     return j[key].get<std::string>();
 }
 
+// Strings in the records are made printable: the file may have been edited by hand.
 template <typename Record, typename Parse>
 Loaded<Record> load_lines(const fs::path& file, const char* format, Parse parse) {
     Loaded<Record> out;
-    std::error_code ec;
-    if (!fs::exists(file, ec)) return out;
-    std::string text;
-    try {
-        text = read_file(file);
-    } catch (const std::exception& e) {
-        out.problems.push_back(e.what());
-        return out;
-    }
-    std::istringstream in(text);
-    std::string line;
-    int number = 0;
-    bool header_seen = false;
-    while (std::getline(in, line)) {
-        ++number;
-        if (line.empty()) continue;
-        std::string where = file.filename().string() + ":" + std::to_string(number) + ": ";
-        json j;
-        try {
-            j = json::parse(line);
-        } catch (const json::exception& e) {
-            // The parser quotes the bytes it stopped at, which may be anything.
-            out.problems.push_back(where + "not JSON (" + text::printable(e.what()) + ")");
-            continue;
-        }
+    auto read = read_json_lines(file, format, kVersion, [&](const json& line) {
+        json j = line;
         text::printable_strings(j);
-        if (!header_seen && j.is_object() && j.contains("format")) {
-            header_seen = true;
-            if (j["format"] != format || j.value("version", 0) != kVersion)
-                out.problems.push_back(where + "unexpected header " + j.dump());
-            continue;
-        }
-        try {
-            out.records.push_back(parse(j));
-        } catch (const std::exception& e) {
-            out.problems.push_back(where + e.what());
-        }
-    }
-    if (!header_seen) out.problems.push_back(file.filename().string() + ": no header line");
-    if (!out.problems.empty()) {
-        try {
-            out.moved_aside = move_aside(file);
-        } catch (const std::exception& e) {
-            out.problems.push_back(e.what());
-        }
-    }
+        out.records.push_back(parse(j));
+    });
+    out.problems = std::move(read.problems);
+    out.moved_aside = std::move(read.moved_aside);
     return out;
 }
 

@@ -67,6 +67,52 @@ private:
     std::string out_;
 };
 
+// The operator's channel (docs/FLEET.md), from the status object `warden fleet status` shows;
+// nothing when the channel is off. Ages are as of the snapshot's poll.
+void render_fleet(Exposition& e, const nlohmann::json& f, int64_t now_ms) {
+    if (!f.is_object()) return;
+    // A figure the status does not hold (a channel that could not start) is left out, not 0.
+    auto one = [&](const char* family, const char* type, const char* help, const nlohmann::json& value) {
+        e.family(family, type, help);
+        if (value.is_number_unsigned()) e.sample(family, {}, value.get<uint64_t>());
+    };
+    auto by_label = [&](const char* family, const char* help, const char* key, const char* label) {
+        e.family(family, "counter", help);
+        if (!f.contains(key) || !f[key].is_object()) return;
+        for (const auto& [name, n] : f[key].items())
+            if (n.is_number_unsigned()) e.sample(family, {{label, name}}, n.get<uint64_t>());
+    };
+    auto field = [&](const char* key) { return f.contains(key) ? f[key] : nlohmann::json(); };
+    auto sent = f.value("sent", nlohmann::json::object());
+    e.family("warden_fleet_connected", "gauge", "1 while the channel to the operator's broker is up, else 0.");
+    e.sample("warden_fleet_connected", {}, uint64_t(f.value("connected", false) ? 1 : 0));
+    one("warden_fleet_connections_total", "counter", "Connections to the operator's broker since the start.",
+        field("connections"));
+    one("warden_fleet_queue_messages", "gauge", "Messages waiting in the on-disk queue for the broker's PUBACK.",
+        field("queue_depth"));
+    one("warden_fleet_queue_bytes", "gauge", "Bytes (topics and payloads) in the on-disk queue.", field("queue_bytes"));
+    one("warden_fleet_queue_budget_bytes", "gauge", "The queue's budget (policy fleet.queue_size).",
+        field("queue_budget"));
+    by_label("warden_fleet_dropped_messages_total",
+             "Messages dropped from the queue beyond its budget, by kind (health, event:finding, ...).", "dropped", "kind");
+    by_label("warden_fleet_refused_messages_total",
+             "Messages the broker refused (PUBACK reason code 0x80 or above) that left the queue, by kind.", "refused",
+             "kind");
+    one("warden_fleet_sent_messages_total", "counter", "Messages handed to the broker, resends included.",
+        sent.value("messages", nlohmann::json()));
+    one("warden_fleet_sent_bytes_total", "counter", "Bytes (topics and payloads) handed to the broker.",
+        sent.value("bytes", nlohmann::json()));
+    by_label("warden_fleet_acks_total",
+             "Acks this gateway sent for the operator's commands and broadcasts, by result (applied, rejected, "
+             "expired, duplicate).",
+             "acks", "result");
+    e.family("warden_fleet_last_broker_ack_age_seconds", "gauge",
+             "Seconds since the broker last acknowledged a message (absent until it first does).");
+    if (f.contains("last_broker_ack_ms") && f["last_broker_ack_ms"].is_number_integer())
+        e.sample("warden_fleet_last_broker_ack_age_seconds", {},
+                 std::max(0.0, double(now_ms - f["last_broker_ack_ms"].get<int64_t>()) / 1000.0));
+}
+
 }  // namespace
 
 std::string escape_label_value(std::string_view value) {
@@ -240,6 +286,7 @@ std::string render_metrics(const Snapshot& s) {
     e.sample("warden_last_poll_timestamp_seconds", {}, s.time_ms / 1000.0);
     e.family("warden_start_time_seconds", "gauge", "Unix time the controller started.");
     e.sample("warden_start_time_seconds", {}, s.started_ms / 1000.0);
+    render_fleet(e, s.fleet, s.time_ms);
     return e.take();
 }
 

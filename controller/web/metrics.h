@@ -1,6 +1,6 @@
 // GET /metrics: a snapshot in the Prometheus text exposition format (version 0.0.4):
 // per-device traffic and drops (labels mac, name, type), quarantines by level, findings by
-// detector, program counters, map fill and the poll's own cost.
+// detector, program counters, map fill, the poll's own cost and the operator's channel.
 #pragma once
 
 #include <string>

@@ -157,6 +157,7 @@ void Service::publish(PollData poll) {
         s->polls = poll.polls;
         s->poll_cpu_seconds = std::round(poll.poll_cpu_ms * 1000) / 1e6;  // to the microsecond
         s->health = poll.health;
+        s->fleet = std::move(poll.fleet);
 
         s->mono_ns = quarantine::monotonic_ns();
         std::vector<dataplane::DeviceCounters> counters;

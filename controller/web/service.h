@@ -41,6 +41,7 @@ struct PollData {
     dataplane::EvictionTotals evictions{};  // entries the LRU maps evicted, at least
     std::vector<ports::PortStatus> ports;  // as the kernel has them (controller/ports)
     ports::Counts port_counts;
+    nlohmann::json fleet;  // the operator's channel's status; null when off
 };
 
 class Service {

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "dataplane/evictions.h"
 #include "ports/ports.h"
 #include "view/devices.h"
@@ -92,6 +94,9 @@ struct Snapshot {
     dataplane::EvictionTotals evictions;  // at least this many entries evicted from the LRU maps
     std::vector<ports::PortStatus> ports;  // warden's programs on each port, as checked
     ports::Counts port_counts;
+    // The operator's channel as `warden fleet status --json` shows it (docs/FLEET.md); null
+    // when the policy does not enable it.
+    nlohmann::json fleet;
 };
 
 // Where the poll loop leaves the latest snapshot for the HTTP threads.

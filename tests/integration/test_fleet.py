@@ -25,6 +25,8 @@ Scenarios:
   priors     `warden fleet aggregate` takes two homes' camera profiles (each published under its
              own certificate): with --min-homes 3 no prior is published; restarted with 2 it
              publishes the signed prior, retained, and the gateway imports it (by cloud)
+  detectors  adjust_detectors: a bad value rejected with its key and nothing written; a good
+             one applied (event, detectors.json); taken back with null
 
 Prints "PASS name (seconds)" or "FAIL name: why" per scenario and a summary. Exit 0 when all
 pass, 1 when any fails, 77 (SKIP) when the machine cannot run it. Whatever happens, it stops the
@@ -444,8 +446,33 @@ def priors(ctx):
     return "no prior from 2 homes at k=3; at k=2 published, signed, retained and imported by the gateway"
 
 
+def detectors(ctx):
+    """adjust_detectors: applied and recorded as an event and in the state dir; a bad value
+    rejects the whole adjustment with the key named; null takes it back."""
+    path = os.path.join(ctx.w.state_dir, "detectors.json")
+    bad = ctx.pki.sign(ctx.command("adjust_detectors",
+                                   {"settings": json.dumps({"lateral": {"peers": 3}, "flood": {"frames_per_second": 0}})}))
+    ctx.send(bad)
+    a = ctx.wait_ack(bad["id"])
+    check(a["result"] == "rejected" and "detectors.flood.frames_per_second" in a.get("reason", ""),
+          f"a bad adjustment was acked {a}")
+    check(not os.path.exists(path), "a rejected adjustment wrote detectors.json")
+    good = ctx.pki.sign(ctx.command("adjust_detectors", {"settings": json.dumps({"flood": {"frames_per_second": 4000}})}))
+    ctx.send(good)
+    a = ctx.wait_ack(good["id"])
+    check(a["result"] == "applied", f"the adjustment was acked {a}")
+    with open(path) as f:
+        check(json.load(f)["settings"] == {"flood": {"frames_per_second": 4000}}, f"{path} holds the wrong settings")
+    check(wait_for(lambda: [e for e in ctx.events("detectors_adjusted") if good["id"] in str(e["event"].get("by"))], 5),
+          "no detectors_adjusted event reached the operator")
+    back = ctx.pki.sign(ctx.command("adjust_detectors", {"settings": json.dumps({"flood": None})}))
+    ctx.send(back)
+    check(ctx.wait_ack(back["id"])["result"] == "applied" and not os.path.exists(path), "null did not take it back")
+    return "bad value rejected with its key, nothing written; applied, event sent, kept on disk; taken back with null"
+
+
 SCENARIOS = [("reports", reports), ("commands", commands), ("offline", offline), ("acl", acl),
-             ("blocklist", blocklist), ("priors", priors)]
+             ("blocklist", blocklist), ("priors", priors), ("detectors", detectors)]
 
 
 def main():

@@ -68,6 +68,11 @@ public:
     }
     size_t import_profiles(const engine::Profiles& p) override { return imported = p.types.size(); }
     bool save() override { return true; }
+    std::optional<engine::Config> detectors;  // the settings last handed over
+    bool adjust_detectors(const engine::Config& settings) override {
+        detectors = settings;
+        return true;
+    }
 };
 
 inline control::GatewayFacts gateway() {
@@ -91,7 +96,7 @@ struct ControlRig {
     control::Control core;
 
     explicit ControlRig(policy::QuarantineDefaults defaults = {})
-        : core(state, events, kernel, engine, {defaults, gateway()}) {}
+        : core(state, events, kernel, engine, {defaults, gateway(), {}}) {}
 
     std::vector<nlohmann::json> events_of(const std::string& kind) {
         std::vector<nlohmann::json> out;

@@ -374,3 +374,61 @@ TEST_CASE("while warden runs the quarantine file is its own: an edit is moved as
     CHECK(r.core.guard_state().find("removed") != std::string::npos);
     CHECK(r.on_disk().size() == 1);
 }
+
+TEST_CASE("the operator adjusts detector settings: checked by the policy's reader, all or nothing, kept on disk") {
+    test::ControlRig r;
+    engine::Config policy;  // the policy's settings: the defaults here
+    policy.flood.frames_per_second = 20'000;
+    r.core.configure({{}, test::gateway(), policy});
+    control::Who cloud{control::Origin::cloud, "cmd:c-1"};
+    auto file = r.state.path_of(store::layout::detector_settings);
+
+    auto ok = r.core.execute({{"op", "adjust_detectors"},
+                              {"settings", R"({"flood": {"frames_per_second": 5000, "factor": 2.5},
+                                              "port_scan": {"action": "alert"}})"}},
+                             cloud);
+    REQUIRE_MESSAGE(ok.ok(), ok.message);
+    REQUIRE(r.engine.detectors);
+    CHECK(r.engine.detectors->flood.frames_per_second == 5000);
+    CHECK(r.engine.detectors->flood.factor == doctest::Approx(2.5));
+    CHECK(r.engine.detectors->port_scan.response.action == engine::Action::alert);
+    CHECK(r.engine.detectors->exfiltration.factor == policy.exfiltration.factor);  // not named: the policy's
+    REQUIRE(r.events_of("detectors_adjusted").size() == 1);
+    CHECK(r.events_of("detectors_adjusted")[0]["by"] == "cloud:cmd:c-1");
+    CHECK(std::filesystem::exists(file));
+
+    // One bad value refuses the whole adjustment: nothing of it is taken, nothing written.
+    std::string before = store::read_file(file);
+    auto bad = r.core.execute({{"op", "adjust_detectors"},
+                               {"settings", R"({"lateral": {"peers": 3}, "flood": {"frames_per_second": 0}})"}},
+                              cloud);
+    CHECK(bad.status == control::Result::Status::invalid);
+    CHECK_MESSAGE(bad.message.find("detectors.flood.frames_per_second") != std::string::npos, bad.message);
+    CHECK(r.engine.detectors->lateral.peers == policy.lateral.peers);
+    CHECK(store::read_file(file) == before);
+    auto typo = r.core.execute({{"op", "adjust_detectors"}, {"settings", R"({"flod": {"factor": 3}})"}}, cloud);
+    CHECK(typo.status == control::Result::Status::invalid);
+    CHECK_MESSAGE(typo.message.find("flood") != std::string::npos, typo.message);  // did you mean
+    CHECK(r.core.execute({{"op", "adjust_detectors"}, {"settings", "not json"}}, cloud).status ==
+          control::Result::Status::invalid);
+    CHECK(r.core.execute({{"op", "adjust_detectors"}, {"settings", R"({"flood": {"factor": 3}})"}}, cloud).ok());
+    CHECK(r.events_of("detectors_adjusted").size() == 2);
+
+    // A restart: the adjustments are read back and go over the (new) policy's settings.
+    {
+        test::FakeEngine engine;
+        control::Control again(r.state, r.events, r.kernel, engine, {{}, test::gateway(), policy});
+        CHECK(again.load().empty());
+        CHECK(again.apply_detector_settings().empty());
+        REQUIRE(engine.detectors);
+        CHECK(engine.detectors->flood.frames_per_second == 5000);
+        CHECK(engine.detectors->flood.factor == doctest::Approx(3));
+        CHECK(engine.detectors->port_scan.response.action == engine::Action::alert);
+    }
+
+    // null puts a detector back to the policy's; with nothing left, the file goes.
+    CHECK(r.core.execute({{"op", "adjust_detectors"}, {"settings", R"({"flood": null, "port_scan": null})"}}, cloud)
+              .ok());
+    CHECK(r.engine.detectors->flood.frames_per_second == 20'000);
+    CHECK_FALSE(std::filesystem::exists(file));
+}

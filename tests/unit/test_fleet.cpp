@@ -5,9 +5,18 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <future>
+#include <thread>
 
+#include "fleet/agent.h"
 #include "fleet/aggregator.h"
 #include "fleet/command.h"
 #include "fleet/command_log.h"
@@ -111,6 +120,11 @@ TEST_CASE("a command: applied as the core's request, or rejected/expired with th
     CHECK(p.request["profiles"]["types"]["x"] == 0.5);
     CHECK(check(signer.sign_message(command("c-2b", "import_priors", {{"profiles", json::object()}}))).reason.find(
               "must be the text") != std::string::npos);
+    // Detector settings: the text of a detectors: section, for the control core to check.
+    auto d = check(signer.sign_message(
+        command("c-2c", "adjust_detectors", {{"settings", R"({"flood": {"frames_per_second": 5000}})"}})));
+    REQUIRE(d.verdict == CheckedCommand::Verdict::apply);
+    CHECK(d.request == json{{"op", "adjust_detectors"}, {"settings", R"({"flood": {"frames_per_second": 5000}})"}});
 
     auto reason = [&](const json& m) {
         auto r = check(m);
@@ -223,6 +237,82 @@ TEST_CASE("the queue's budget: routine messages dropped oldest first and counted
     CHECK(quarantines == 40);  // all of them, in order, over the budget rather than lost
 }
 
+TEST_CASE("a message the broker refuses: a routine one leaves, counted; a must-arrive one is kept, holding nothing up") {
+    test::TempDir dir("warden-fleet-refused");
+    auto file = dir.path / "fleet-queue.jsonl";
+    {
+        Outbox box(file, 1 << 20);
+        box.push("up/v1/gw/events", {{"n", 1}}, Priority::must_arrive, false, "event:quarantine");
+        box.push("up/v1/gw/health", {{"n", 2}}, Priority::routine, false, "health");
+        box.push("up/v1/gw/acks", {{"n", 3}}, Priority::must_arrive, false, "ack");
+        box.push("up/v1/gw/health", {{"n", 4}}, Priority::routine, false, "health");
+        for (int mid = 1; mid <= 4; ++mid) box.sent(box.next_to_send()->seq, mid);
+
+        auto quarantine = box.refused(1);  // e.g. 0x87, not authorised
+        REQUIRE(quarantine);
+        CHECK(quarantine->kept);
+        CHECK(quarantine->first);
+        auto health = box.refused(2);
+        REQUIRE(health);
+        CHECK_FALSE(health->kept);
+        CHECK(health->kind == "health");
+        CHECK(health->first);
+        CHECK_FALSE(box.refused(4)->first);  // the same kind again: said once
+        CHECK_FALSE(box.refused(99));        // not in flight
+        box.acknowledged(3);
+        // Everything but the refused quarantine record left, though it was first in line.
+        CHECK(box.depth() == 1);
+        CHECK(box.refused_counts() == std::map<std::string, uint64_t>{{"health", 2}});
+        CHECK_FALSE(box.next_to_send());  // not sent again on this connection
+        box.save_if_due(0);
+    }
+    Outbox after(file, 1 << 20);  // a restart, or the next connection, sends it again
+    CHECK(after.refused_counts().at("health") == 2);
+    auto again = after.next_to_send();
+    REQUIRE(again);
+    CHECK(json::parse(again->payload)["n"] == 1);
+    after.sent(again->seq, 7);
+    CHECK(after.refused(7)->first);  // a new run reports it again
+    after.disconnected();
+    CHECK(after.next_to_send()->seq == again->seq);
+}
+
+TEST_CASE("a damaged queue or command log: the bad line costs that line only, the rest is kept and written back") {
+    test::TempDir dir("warden-fleet-damaged");
+    auto queue = dir.path / "fleet-queue.jsonl";
+    std::ofstream(queue) << R"({"format":"warden-fleet-queue","version":1,"next_seq":9,"dropped":{"health":2}})" "\n"
+                         << R"({"seq":5,"topic":"up/v1/gw/events","payload":"{}","priority":"must_arrive","kind":"x"})" "\n"
+                         << "{broken\n"
+                         << R"({"seq":7,"topic":"up/v1/gw/acks","payload":"{}","priority":"must_arrive","kind":"ack"})" "\n";
+    Outbox box(queue, 1 << 20);
+    CHECK(box.depth() == 2);
+    CHECK(box.dropped().at("health") == 2);
+    REQUIRE(box.problems().size() == 1);
+    CHECK(box.problems()[0].find("fleet-queue.jsonl:3: not JSON") == 0);
+    CHECK(box.problems()[0].find("moved aside") != std::string::npos);
+    box.save_if_due(0);
+    Outbox reread(queue, 1 << 20);
+    CHECK(reread.problems().empty());
+    CHECK(reread.depth() == 2);
+    CHECK(reread.next_to_send()->seq == 5);
+
+    auto log = dir.path / "fleet-commands.jsonl";
+    std::ofstream(log) << R"({"format":"warden-fleet-commands","version":1,"broadcasts":{"bcast/v1/blocklist":42}})" "\n"
+                       << R"({"id":"a","result":"applied","ms":1})" "\n"
+                       << R"({"id":"b"})" "\n"
+                       << R"({"id":"c","result":"rejected","reason":"no","ms":3})" "\n";
+    CommandLog commands(log);
+    CHECK(commands.size() == 2);
+    CHECK(commands.find("a"));
+    CHECK(commands.find("c")->reason == "no");
+    CHECK(commands.broadcast_issued("bcast/v1/blocklist") == 42);
+    REQUIRE(commands.problems().size() == 1);
+    CHECK(commands.problems()[0].find("fleet-commands.jsonl:3:") == 0);
+    CommandLog reread_log(log);  // written back at once
+    CHECK(reread_log.problems().empty());
+    CHECK(reread_log.size() == 2);
+}
+
 namespace {
 
 // A gateway's profile message for one type, from a baseline that saw `samples` windows of
@@ -281,4 +371,58 @@ TEST_CASE("the aggregator: a prior from k gateways, exact, unchanged by repeats,
     REQUIRE(c.verdict == CheckedCommand::Verdict::apply);
     CHECK(c.request["op"] == "import_profiles");
     CHECK(c.request["profiles"].dump() == bytes);
+}
+
+// A broker that never answers (its SYNs dropped: a listener on loopback whose accept queue is
+// full) must not hold the channel's thread: the queue is still saved at once when a quarantine
+// comes in, and stopping takes no longer than a loop turn.
+TEST_CASE("a broker that does not answer holds up neither the queue's saves nor the stop") {
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(listener >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(listen(listener, 0) == 0);
+    REQUIRE(getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    std::vector<int> fillers;  // fill the accept queue; later SYNs are dropped
+    for (int i = 0; i < 3; ++i) {
+        int f = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        connect(f, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+        fillers.push_back(f);
+    }
+
+    KeyPair op;
+    test::TempDir dir("warden-fleet-silent");
+    policy::Fleet settings;
+    settings.enabled = true;
+    settings.insecure = true;
+    settings.gateway_id = "gw-silent";
+    settings.host = "127.0.0.1";
+    settings.port = ntohs(addr.sin_port);
+    settings.operator_key = op.public_pem;
+    auto queue = dir.path / "fleet-queue.jsonl";
+    auto agent = std::make_unique<Agent>(settings, queue, dir.path / "fleet-commands.jsonl", Hooks{});
+    agent->start();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // connecting by now
+    agent->on_event({{"kind", "quarantine"}, {"mac", "02:00:00:00:00:01"}});
+    bool saved = false;
+    for (int i = 0; i < 40 && !saved; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        std::ifstream in(queue);
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        saved = text.find("02:00:00:00:00:01") != std::string::npos;
+    }
+    CHECK_MESSAGE(saved, "the quarantine record was not saved within 2 s while the broker did not answer");
+    CHECK_FALSE(agent->status().value("connected", true));
+
+    auto began = std::chrono::steady_clock::now();
+    auto stopped = std::async(std::launch::async, [&] { agent.reset(); });
+    bool quick = stopped.wait_for(std::chrono::seconds(3)) == std::future_status::ready;
+    CHECK_MESSAGE(quick, "stopping the channel waited for the broker");
+    stopped.wait();  // before the fixture goes (a blocking connect gives up after about 2 min)
+    INFO("stopped in " << std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count() << " s");
+    for (int f : fillers) close(f);
+    close(listener);
 }

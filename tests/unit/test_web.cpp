@@ -262,6 +262,43 @@ TEST_CASE("the metrics text: one HELP and TYPE per family, its samples together,
     has("warden_devices 2");
 }
 
+TEST_CASE("the fleet channel's metrics come from its status; none when the channel is off") {
+    auto s = sample_snapshot();
+    CHECK(web::render_metrics(*s).find("warden_fleet_") == std::string::npos);
+    s->fleet = json::parse(R"({"enabled": true, "connected": true, "connections": 3, "queue_depth": 7,
+        "queue_bytes": 1200, "queue_budget": 1048576, "dropped": {"health": 4, "event:finding": 1},
+        "refused": {"profile": 2}, "sent": {"messages": 90, "bytes": 45000},
+        "acks": {"applied": 5, "duplicate": 1}, "last_broker_ack_ms": 0})");
+    s->fleet["last_broker_ack_ms"] = s->time_ms - 2'500;
+    auto lines = lines_of(web::render_metrics(*s));
+    auto has = [&](const std::string& line) {
+        bool found = std::find(lines.begin(), lines.end(), line) != lines.end();
+        CHECK_MESSAGE(found, line);
+    };
+    has("warden_fleet_connected 1");
+    has("warden_fleet_connections_total 3");
+    has("warden_fleet_queue_messages 7");
+    has("warden_fleet_queue_bytes 1200");
+    has("warden_fleet_queue_budget_bytes 1048576");
+    has(R"(warden_fleet_dropped_messages_total{kind="health"} 4)");
+    has(R"(warden_fleet_dropped_messages_total{kind="event:finding"} 1)");
+    has(R"(warden_fleet_refused_messages_total{kind="profile"} 2)");
+    has("warden_fleet_sent_messages_total 90");
+    has("warden_fleet_sent_bytes_total 45000");
+    has(R"(warden_fleet_acks_total{result="applied"} 5)");
+    has(R"(warden_fleet_acks_total{result="duplicate"} 1)");
+    has("warden_fleet_last_broker_ack_age_seconds 2.5");
+
+    // A channel that could not start: disconnected, and nothing else made up.
+    s->fleet = json{{"enabled", true}, {"connected", false}, {"error", "no certificate"}};
+    lines = lines_of(web::render_metrics(*s));
+    has("warden_fleet_connected 0");
+    for (const auto& line : lines) {
+        bool sample = line.rfind("warden_fleet_", 0) == 0;
+        CHECK_MESSAGE((!sample || line == "warden_fleet_connected 0"), line);
+    }
+}
+
 TEST_CASE("counters beyond 2^53 are written exactly") {
     auto s = sample_snapshot();
     s->programs[WD_PROG_WAN_INGRESS].seen = 18'446'744'073'709'551'615ull;

@@ -1,0 +1,136 @@
+"""The fleet benchmark's table (scripts/bench-fleet.sh runs this): medians of the runs'
+key=value lines, the targets, and the section of docs/BENCHMARKS.md."""
+import datetime
+import os
+import statistics
+import sys
+
+sys.path.insert(0, os.environ["SCRIPTS_LIB"])
+from docsection import write_section  # noqa: E402
+
+(results, doc, no_doc, kernel, cpu, ncpu, load_start, load_end, build_type, every, mosquitto,
+ agent_seconds) = sys.argv[1:13]
+
+# What a gateway sends an hour at the policy's defaults (policy/policy.h): health every 60 s,
+# inventory every 10 min, each type's profile every hour; events at an assumed 60 an hour (a
+# quiet home: blocklist hits summarised, a finding now and then).
+PER_HOUR = {"health": 60, "inventory": 6, "events": 60}
+# Per message on the wire beyond topic and payload: the MQTT 5 PUBLISH header (fixed header,
+# remaining length, topic length, packet id, properties length: about 8 bytes) and a TLS
+# record (about 22 bytes with TLS 1.3 AES-GCM); and the keepalive PINGREQ every 30 s.
+FRAMING = 30
+PINGS = 120 * (2 + 22)
+
+aggregate, agents = [], []
+for line in open(results):
+    words = line.split()
+    target = agents if words and words[0] == "agent" else aggregate
+    target.append({k: v for k, v in (w.split("=", 1) for w in words if "=" in w)})
+if not aggregate or not agents:
+    sys.exit("bench-fleet: no results")
+
+
+def med(rows, f):
+    return statistics.median(f(r) for r in rows)
+
+
+def spread(rows, f, fmt):
+    values = sorted(f(r) for r in rows)
+    return fmt(values[0]) + "–" + fmt(values[-1])
+
+
+n = lambda r, k: float(r.get(k, 0))
+gateways = int(aggregate[0]["gateways"])
+types = int(aggregate[0]["types"])
+complete = all(r.get("complete") == "1" for r in aggregate)
+rate_cpu = lambda r: n(r, "messages") / max(n(r, "agg_cpu_s"), 1e-9)
+rate_wall = lambda r: n(r, "messages") / max(n(r, "publish_s"), 1e-9)
+priors = lambda r: n(r, "priors_s")
+agg_mb = lambda r: n(r, "agg_hwm_kb") / 1024
+
+
+def hourly(r):
+    total = 0.0
+    for kind, per_hour in PER_HOUR.items():
+        count = n(r, f"on_sent_{kind}_n")
+        if count:
+            total += (n(r, f"on_sent_{kind}_bytes") / count + FRAMING) * per_hour
+    count = n(r, "on_sent_profile_n")
+    if count:  # one message per type an hour
+        total += (n(r, "on_sent_profile_bytes") / count + FRAMING) * n(r, "on_profile_types")
+    return total + PINGS
+
+
+cpu_added = lambda r: n(r, "on_cpu_ms_per_poll") - n(r, "off_cpu_ms_per_poll")
+rss_added = lambda r: (n(r, "on_rss_end_kb") - n(r, "off_rss_end_kb")) / 1024
+seen_all = all(n(r, "on_sent_profile_n") and n(r, "on_sent_inventory_n") and n(r, "on_sent_health_n") for r in agents)
+
+
+def verdict(ok):
+    return "met" if ok else "**missed**"
+
+
+rows = [
+    ("Profiles merged per second, one aggregator, one core (CPU time)",
+     f"{med(aggregate, rate_cpu):,.0f} ({spread(aggregate, rate_cpu, lambda v: f'{v:,.0f}')})",
+     "≥ 5,000", verdict(med(aggregate, rate_cpu) >= 5000)),
+    ("Profiles the broker took per second from the load generator (wall clock; not the aggregator's rate)",
+     f"{med(aggregate, rate_wall):,.0f} ({spread(aggregate, rate_wall, lambda v: f'{v:,.0f}')})", "", ""),
+    (f"Time from the first profile until every type's prior with {gateways:,} homes is published",
+     f"{med(aggregate, priors):.1f} s ({spread(aggregate, priors, lambda v: f'{v:.1f}')})"
+     if complete else "not every prior within the time limit", f"(publishing every {every})", ""),
+    ("Aggregator peak RSS", f"{med(aggregate, agg_mb):.1f} MB ({spread(aggregate, agg_mb, lambda v: f'{v:.1f}')})",
+     "", ""),
+    ("Gateway: CPU per poll added by the channel (on − off)",
+     f"{med(agents, cpu_added):.3f} ms (off: {med(agents, lambda r: n(r, 'off_cpu_ms_per_poll')):.3f} ms, "
+     f"on: {med(agents, lambda r: n(r, 'on_cpu_ms_per_poll')):.3f} ms)", "< 1 ms", verdict(med(agents, cpu_added) < 1)),
+    ("Gateway: RSS added by the channel (on − off)",
+     f"{med(agents, rss_added):.2f} MB ({spread(agents, rss_added, lambda v: f'{v:.2f}')})", "< 2 MB",
+     verdict(med(agents, rss_added) < 2)),
+    ("Gateway: bytes sent upstream an hour, 30 devices",
+     f"{med(agents, hourly) / 1e6:.3f} MB" + ("" if seen_all else " (not every kind of message was seen)"),
+     "< 1 MB", verdict(med(agents, hourly) < 1e6 and seen_all)),
+]
+sizes = []
+for kind in ("health", "inventory", "events", "profile", "status"):
+    avg = lambda r: n(r, f"on_sent_{kind}_bytes") / max(n(r, f"on_sent_{kind}_n"), 1)
+    sizes.append(f"{kind} {med(agents, avg):,.0f} B")
+
+table = ["| figure | median of runs (range) | target | |", "|---|---|---|---|"]
+table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+table_text = "\n".join(table)
+print(table_text)
+
+if no_doc:
+    sys.exit(0)
+begin, generated_end, end = "<!-- fleet-bench:begin -->", "<!-- fleet-bench:generated-end -->", "<!-- fleet-bench:end -->"
+when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+generated = f"""{begin}
+<!-- generated by scripts/bench-fleet.sh; edits up to generated-end are overwritten -->
+{len(aggregate)} run(s) {when} on kernel {kernel}, {cpu} ({ncpu} CPUs), {build_type} build, mosquitto
+{mosquitto} on loopback with mutual TLS; load average (1 min) {load_start} at the start and
+{load_end} at the end (the machine is shared: wall-clock figures suffer first).
+Rerun: `scripts/bench-fleet.sh` (`RUNS`, `GATEWAYS`, `EVERY`, `NO_DOC=1`).
+
+How: `bench_fleet publish` simulates {aggregate[0]['homes']} homes of 30 devices (the replay
+simulator, two hours learned each) and publishes, for each of {gateways:,} gateways, the
+profile of each of its {types} device types ({int(float(aggregate[0]['messages'])):,} messages of
+{int(float(aggregate[0]['message_bytes'])):,} bytes on average, QoS 1) to `warden fleet aggregate`
+(`--every {every}`, pinned to one core with taskset); it then waits for each type's prior with
+every gateway in it. Merged per second on one core: messages divided by the CPU time the
+aggregator used meanwhile (taking, merging, signing, saving its state). `bench_fleet agent`
+runs a gateway's poll loop (the engine's tick for 30 simulated devices every second, the
+channel's reads on the loop thread as in `warden run`) for {agent_seconds} s with the channel on
+and, side by side, off; the difference is the channel's cost. The channel runs at the
+policy's defaults, so in {agent_seconds} s it sends health twice, the inventory once and each
+type's profile once (an hour holds 60, 6 and 1 of them: the CPU figure is an upper bound). A
+watcher in a process of its own, subscribed to the broker, measures what arrives (topic and
+payload: {", ".join(sizes)}); the hour is counted at the policy's defaults (health 60,
+inventory 6, one profile per type, 60 events assumed), plus
+{FRAMING} bytes of MQTT and TLS framing a message and the keepalive pings.
+
+{table_text}
+{generated_end}
+"""
+write_section(doc, begin, end, generated, "## Fleet channel", notes_marker=generated_end)
+print(f"bench-fleet: table written to {doc}", file=sys.stderr)
