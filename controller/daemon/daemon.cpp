@@ -504,6 +504,10 @@ json Controller::status_now() const {
     in.quarantined = control_ ? control_->book().records().size() : 0;
     if (evictions_) in.evicted = evictions_->totals();
     json s = status_json(in);
+    if (control_) {
+        const auto& list = control_->operator_blocklist();
+        s["blocklist"] = {{"operator_prefixes", list.entries().size()}, {"operator_version", list.version()}};
+    }
     if (fleet_)
         s["fleet"] = fleet_->status();
     else if (policy_.fleet.enabled)

@@ -124,7 +124,7 @@ json Agent::status() const {
 // ---- the thread ----
 
 void Agent::run() {
-    Backoff backoff;
+    Backoff backoff(settings_.reconnect_max.count());
     int64_t next_attempt = 0;
     bool session = false;  // a connection exists (perhaps still being set up)
     while (!stopping_) {

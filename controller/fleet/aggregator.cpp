@@ -61,7 +61,9 @@ std::map<std::string, PriorBook::Prior> PriorBook::priors(size_t k) const {
         if (by_gateway.size() < k) continue;
         std::vector<engine::Profiles> all;
         for (const auto& [gw, p] : by_gateway) all.push_back(p);
-        out[type] = {engine::merge(all), by_gateway.size()};
+        Prior prior{engine::merge(all), by_gateway.size()};
+        prior.profiles.homes[type] = by_gateway.size();  // what a gateway's evidence names
+        out[type] = std::move(prior);
     }
     return out;
 }
