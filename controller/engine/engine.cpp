@@ -172,9 +172,11 @@ enum class Source : uint8_t { own_hour, own, type_hour, type, fallback, none };
 struct Normal {
     double value = 0;
     Source source = Source::fallback;
+    bool from_prior = false;  // the type's profile held an imported prior's windows (in
+                              // source's padding: a device caches one Normal per check)
     int hour = 0;
-    bool from_prior = false;  // the type's profile held an imported prior's windows
 };
+static_assert(sizeof(Normal) == 16, "a device caches one Normal per check");
 
 struct Cached {
     Normal normal;
@@ -456,7 +458,7 @@ struct Engine::State {
     Normal normal_for(const DeviceHot& h, const DeviceState& d, size_t check, int64_t now) const {
         const CheckSpec& s = spec(check);
         int hour = hour_of(now);
-        if (Check(check) == Check::blocklist) return {0, Source::none, hour};
+        if (Check(check) == Check::blocklist) return {0, Source::none, false, hour};
         size_t all_day = *baselined_index(s.key);
         auto hourly = hourly_index(s.key);
         // The hour of the day can raise the normal above the whole day's (a nightly backup
@@ -468,10 +470,10 @@ struct Engine::State {
                 const Cell& c = d.baseline.hour(*hourly, hour);
                 if (c.count() >= device_min_hour_windows) {
                     double at_hour = c.sketch.quantile(normal_quantile);
-                    if (at_hour > whole_day) return {at_hour, Source::own_hour, hour};
+                    if (at_hour > whole_day) return {at_hour, Source::own_hour, false, hour};
                 }
             }
-            return {whole_day, Source::own, hour};
+            return {whole_day, Source::own, false, hour};
         }
         // Before that, the type's profile; before that, the conservative default. An hour
         // of the type's profile only raises either.
@@ -479,14 +481,14 @@ struct Engine::State {
         auto whole_day = type_quantile(
             d.type, [&](const Baseline& b) -> const Cell& { return b.all_day(all_day); },
             type_min_windows, day_prior);
-        Normal base = whole_day ? Normal{*whole_day, Source::type, hour, day_prior}
-                                : Normal{s.default_normal, Source::fallback, hour};
+        Normal base = whole_day ? Normal{*whole_day, Source::type, day_prior, hour}
+                                : Normal{s.default_normal, Source::fallback, false, hour};
         if (hourly) {
             auto at_hour = type_quantile(
                 d.type, [&](const Baseline& b) -> const Cell& { return b.hour(*hourly, hour); },
                 type_min_hour_windows, hour_prior);
             if (at_hour && *at_hour > base.value)
-                return {*at_hour, Source::type_hour, hour, hour_prior};
+                return {*at_hour, Source::type_hour, hour_prior, hour};
         }
         return base;
     }
@@ -790,7 +792,7 @@ void Engine::State::observe(const net::Mac& mac, const Sample& tick, std::vector
             d.last_fired_ms[f.check] = now;
         } else {
             cached.threshold = f.threshold;
-            cached.normal = {0, Source::none, hour_of(now)};
+            cached.normal = {0, Source::none, false, hour_of(now)};
             text = fmt::format(
                 "connected to {} port {} every {:.0f} s, {} times in a row (within {:.0f} %), "
                 "an address it had not contacted before; threshold {} in a row",
