@@ -1277,7 +1277,7 @@ void Engine::load_json(const nlohmann::json& j) {
         if (!j["prior_homes"].is_object())
             throw std::invalid_argument("engine state.prior_homes: expected an object of types");
         for (const auto& [type, n] : j["prior_homes"].items()) {
-            if (!fresh.priors.count(type) || !n.is_number_unsigned())
+            if (!fresh.priors.count(type) || !n.is_number_integer() || n.get<int64_t>() < 1)
                 throw std::invalid_argument("engine state.prior_homes." + type +
                                             ": expected a whole number for an imported type");
             fresh.prior_homes[type] = n.get<uint64_t>();

@@ -63,7 +63,7 @@ Profiles Profiles::from_json(const nlohmann::json& j) {
         for (const auto& [type, n] : j["homes"].items()) {
             if (!p.types.count(type))
                 throw std::invalid_argument("profiles: homes." + type + ": no profile of that type");
-            if (!n.is_number_unsigned() || n.get<uint64_t>() == 0)
+            if (!n.is_number_integer() || n.get<int64_t>() < 1)
                 throw std::invalid_argument("profiles: homes." + type + ": expected a whole number from 1");
             p.homes[type] = n.get<uint64_t>();
         }

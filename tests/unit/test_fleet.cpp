@@ -304,7 +304,8 @@ TEST_CASE("a profile's homes: written when known, summed by a merge, checked whe
     json claim = profile_message("gw1", "camera", 1, 10);
     claim["profiles"]["homes"] = {{"camera", 1000}};
     PriorBook book("");
-    CHECK(book.take("camera", "gw1", claim));
+    std::string why;
+    CHECK_MESSAGE(book.take("camera", "gw1", claim, &why), why);
     CHECK(book.priors(1)["camera"].profiles.homes.at("camera") == 1);
 }
 
