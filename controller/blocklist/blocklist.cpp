@@ -97,20 +97,41 @@ std::pair<int, int> sync_policy_entries(dataplane::Blocklist& table, const std::
     return {added, removed};
 }
 
+namespace {
+
+constexpr std::string_view kVersionLine = "# version: ";
+
+// The version line among the file's leading comments (save() writes it second).
+std::string version_in(const std::string& text) {
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line) && line.starts_with("#"))
+        if (line.starts_with(kVersionLine)) return line.substr(kVersionLine.size());
+    return "";
+}
+
+}  // namespace
+
 std::vector<std::string> OperatorList::load() {
     entries_.clear();
+    version_.clear();
     auto file = state_.path_of(store::layout::blocklist);
     std::error_code ec;
     if (!std::filesystem::exists(file, ec)) return {};
     auto r = parse_file(file, WD_BLOCK_IN | WD_BLOCK_OUT, kOperatorList);
     entries_ = std::move(r.entries);
+    try {
+        version_ = version_in(store::read_file(file));
+    } catch (const std::exception&) {
+        // parse_file said why the file cannot be read
+    }
     if (r.errors.empty()) return {};
     // Keep what parsed: these are the operator's own entries, and the next start must find
     // them. The damaged file stays beside it for a person to look at.
     auto problems = std::move(r.errors);
     try {
         problems.push_back("damaged file kept as " + store::move_aside(file).string());
-        save(entries_);
+        save(entries_, version_);
         problems.push_back("the " + std::to_string(entries_.size()) + " readable prefix(es) were written back to " +
                            file.string());
     } catch (const std::exception& e) {
@@ -119,8 +140,9 @@ std::vector<std::string> OperatorList::load() {
     return problems;
 }
 
-void OperatorList::save(const std::vector<Entry>& entries) const {
+void OperatorList::save(const std::vector<Entry>& entries, const std::string& version) const {
     std::string text = "# warden: the operator's blocklist (warden block add/del/load); one prefix a line\n";
+    if (!version.empty()) text += std::string(kVersionLine) + version + "\n";
     for (const auto& e : entries) text += e.prefix.str() + " " + direction_name(e.flags) + "\n";
     store::write_atomically(state_.path_of(store::layout::blocklist), text);
 }
@@ -131,23 +153,24 @@ void OperatorList::add(const std::vector<Entry>& entries) {
         std::erase_if(next, [&](const Entry& s) { return s.prefix == e.prefix; });
         next.push_back({e.prefix, e.flags, kOperatorList});
     }
-    save(next);
+    save(next, version_);
     entries_ = std::move(next);
 }
 
 bool OperatorList::remove(const net::Prefix& prefix) {
     auto next = entries_;
     if (std::erase_if(next, [&](const Entry& s) { return s.prefix == prefix; }) == 0) return false;
-    save(next);
+    save(next, version_);
     entries_ = std::move(next);
     return true;
 }
 
-void OperatorList::replace(const std::vector<Entry>& entries) {
+void OperatorList::replace(const std::vector<Entry>& entries, const std::string& version) {
     std::vector<Entry> next;
     for (const auto& e : entries) next.push_back({e.prefix, e.flags, kOperatorList});
-    save(next);
+    save(next, version);
     entries_ = std::move(next);
+    version_ = version;
 }
 
 }  // namespace warden::blocklist

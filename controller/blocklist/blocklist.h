@@ -54,16 +54,22 @@ public:
     // Reads the file; returns one problem per damaged line (and where the damage went).
     std::vector<std::string> load();
     const std::vector<Entry>& entries() const { return entries_; }
+    // The version of the list the operator's cloud replaced it with last ("" when none):
+    // what `warden status` shows, kept in the file's "# version: " line. Local changes
+    // after it (block add/del) keep it.
+    const std::string& version() const { return version_; }
     // Each change saves first; when saving fails the list is as it was and this throws.
     void add(const std::vector<Entry>& entries);  // an entry for a listed prefix replaces it
     bool remove(const net::Prefix& prefix);
-    void replace(const std::vector<Entry>& entries);
+    // `version` must be printable text on one line (the control core makes it so).
+    void replace(const std::vector<Entry>& entries, const std::string& version = "");
 
 private:
-    void save(const std::vector<Entry>& entries) const;
+    void save(const std::vector<Entry>& entries, const std::string& version) const;
 
     const store::StateDir& state_;
     std::vector<Entry> entries_;
+    std::string version_;
 };
 
 }  // namespace warden::blocklist

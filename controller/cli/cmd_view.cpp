@@ -184,6 +184,7 @@ int cmd_status(Context& ctx) {
         out["snapshot_age_ms"] = store::now_unix_ms() - snapshot.value("updated_ms", int64_t(0));
         if (snapshot.contains("health")) out["health"] = snapshot["health"];
         if (snapshot.contains("inventory")) out["inventory"] = snapshot["inventory"];
+        if (snapshot.contains("blocklist")) out["blocklist"] = snapshot["blocklist"];
         if (pid && snapshot.contains("build")) out["controller"]["build"] = snapshot["build"];
         out["polls"] = snapshot.value("polls", uint64_t(0));
         if (snapshot.contains("notify") && snapshot["notify"].is_object()) out["notify"] = snapshot["notify"];
@@ -229,6 +230,12 @@ int cmd_status(Context& ctx) {
         }
     } else {
         std::cout << "controller: NOT running — programs stay attached and keep enforcing; start `warden run`\n";
+    }
+    if (out.contains("blocklist")) {
+        const auto& b = out["blocklist"];
+        std::string version = b.value("operator_version", "");
+        std::cout << "operator's blocklist: " << b.value("operator_prefixes", 0) << " prefix(es)"
+                  << (version.empty() ? "" : ", version " + version) << "\n";
     }
     if (out.contains("ports")) print_ports(out["ports"]);
     std::cout << "\n";

@@ -361,7 +361,7 @@ Result Control::block(const BlockOrder& order, const Who& who) {
             for (const auto& e : operator_list_.entries())
                 if (std::none_of(entries.begin(), entries.end(), [&](auto& n) { return n.prefix == e.prefix; }))
                     restored.push_back(e);
-            operator_list_.replace(restored);
+            operator_list_.replace(restored, operator_list_.version());
         } catch (const std::exception& undo) {
             log::error("block: could not undo the state file: {}", undo.what());
         }
@@ -424,8 +424,11 @@ Result Control::replace_blocklist(const std::vector<blocklist::Entry>& entries, 
         if (!check.refusal.empty()) return Result::error(Status::refused, check.refusal);
     }
     auto before = operator_list_.entries();
+    std::string before_version = operator_list_.version();
+    // The version is shown by `warden status` and written in the state file: one printable line.
+    std::string shown_version = text::printable(version, 64);
     try {
-        operator_list_.replace(entries);
+        operator_list_.replace(entries, shown_version);
     } catch (const std::exception& e) {
         return Result::error(Status::failed, std::string("cannot record the blocklist, so nothing changed: ") + e.what());
     }
@@ -433,7 +436,7 @@ Result Control::replace_blocklist(const std::vector<blocklist::Entry>& entries, 
         reconcile_blocks();
     } catch (const std::exception& e) {
         try {
-            operator_list_.replace(before);
+            operator_list_.replace(before, before_version);
             reconcile_blocks();
         } catch (const std::exception& undo) {
             log::error("blocklist replace: could not undo: {}", undo.what());

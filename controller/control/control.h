@@ -122,6 +122,9 @@ public:
     // "" when every change is on disk; else why not.
     const std::string& unsaved_problem() const { return unsaved_problem_; }
     const quarantine::Book& book() const { return book_; }
+    // The operator's blocklist as `warden status` shows it: its prefixes and the version the
+    // cloud last replaced it with.
+    const blocklist::OperatorList& operator_blocklist() const { return operator_list_; }
 
 private:
     Result do_release(const net::Mac& mac, const std::string& why, const Who& who, bool teach_release);

@@ -596,6 +596,10 @@ json Controller::status_now() const {
     if (evictions_) in.evicted = evictions_->totals();
     if (notifier_ && !policy_.notify.channels.empty()) in.notify = notifier_->figures();
     json s = status_json(in);
+    if (control_) {
+        const auto& list = control_->operator_blocklist();
+        s["blocklist"] = {{"operator_prefixes", list.entries().size()}, {"operator_version", list.version()}};
+    }
     if (auto fleet = fleet_status(); !fleet.is_null()) s["fleet"] = std::move(fleet);
     return s;
 }

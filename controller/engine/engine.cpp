@@ -172,8 +172,11 @@ enum class Source : uint8_t { own_hour, own, type_hour, type, fallback, none };
 struct Normal {
     double value = 0;
     Source source = Source::fallback;
+    bool from_prior = false;  // the type's profile held an imported prior's windows (in
+                              // source's padding: a device caches one Normal per check)
     int hour = 0;
 };
+static_assert(sizeof(Normal) == 16, "a device caches one Normal per check");
 
 struct Cached {
     Normal normal;
@@ -353,6 +356,7 @@ struct Engine::State {
     std::vector<std::pair<net::Mac, uint32_t>> index;  // ascending by MAC
     std::map<std::string, Baseline, std::less<>> learned;  // by type
     std::map<std::string, Baseline, std::less<>> priors;   // by type, imported
+    std::map<std::string, uint64_t, std::less<>> prior_homes;  // by type: the homes a fleet prior came from
 
     int hour_of(int64_t time_ms) const {
         int64_t hours = floor_div(floor_div(time_ms, 1000) + utc_offset_s, 3600);
@@ -435,16 +439,18 @@ struct Engine::State {
     }
 
     // The type's profile for one cell: what this gateway learned plus imported priors,
-    // when together they hold at least `min` windows.
+    // when together they hold at least `min` windows. `from_prior` says whether the prior
+    // had a part in it.
     template <typename CellOf>
     std::optional<double> type_quantile(const std::string& type, CellOf cell_of,
-                                        uint64_t min) const {
+                                        uint64_t min, bool& from_prior) const {
         auto l = learned.find(type);
         auto p = priors.find(type);
         const Cell* a = l != learned.end() ? &cell_of(l->second) : nullptr;
         const Cell* b = p != priors.end() ? &cell_of(p->second) : nullptr;
         uint64_t total = (a ? a->count() : 0) + (b ? b->count() : 0);
         if (total < min || total == 0) return std::nullopt;
+        from_prior = b && b->count() > 0;
         if (!a) std::swap(a, b);
         return a->sketch.quantile(normal_quantile, b ? &b->sketch : nullptr);
     }
@@ -452,7 +458,7 @@ struct Engine::State {
     Normal normal_for(const DeviceHot& h, const DeviceState& d, size_t check, int64_t now) const {
         const CheckSpec& s = spec(check);
         int hour = hour_of(now);
-        if (Check(check) == Check::blocklist) return {0, Source::none, hour};
+        if (Check(check) == Check::blocklist) return {0, Source::none, false, hour};
         size_t all_day = *baselined_index(s.key);
         auto hourly = hourly_index(s.key);
         // The hour of the day can raise the normal above the whole day's (a nightly backup
@@ -464,25 +470,37 @@ struct Engine::State {
                 const Cell& c = d.baseline.hour(*hourly, hour);
                 if (c.count() >= device_min_hour_windows) {
                     double at_hour = c.sketch.quantile(normal_quantile);
-                    if (at_hour > whole_day) return {at_hour, Source::own_hour, hour};
+                    if (at_hour > whole_day) return {at_hour, Source::own_hour, false, hour};
                 }
             }
-            return {whole_day, Source::own, hour};
+            return {whole_day, Source::own, false, hour};
         }
         // Before that, the type's profile; before that, the conservative default. An hour
         // of the type's profile only raises either.
+        bool day_prior = false, hour_prior = false;
         auto whole_day = type_quantile(
             d.type, [&](const Baseline& b) -> const Cell& { return b.all_day(all_day); },
-            type_min_windows);
-        Normal base = whole_day ? Normal{*whole_day, Source::type, hour}
-                                : Normal{s.default_normal, Source::fallback, hour};
+            type_min_windows, day_prior);
+        Normal base = whole_day ? Normal{*whole_day, Source::type, day_prior, hour}
+                                : Normal{s.default_normal, Source::fallback, false, hour};
         if (hourly) {
             auto at_hour = type_quantile(
                 d.type, [&](const Baseline& b) -> const Cell& { return b.hour(*hourly, hour); },
-                type_min_hour_windows);
-            if (at_hour && *at_hour > base.value) return {*at_hour, Source::type_hour, hour};
+                type_min_hour_windows, hour_prior);
+            if (at_hour && *at_hour > base.value)
+                return {*at_hour, Source::type_hour, hour_prior, hour};
         }
         return base;
+    }
+
+    // Where a normal came from, in words; a fleet prior's part names the homes it came
+    // from, so the operator reading a finding knows what the device was judged against.
+    std::string normal_words(const Normal& n, const std::string& type) const {
+        std::string words = source_words(n, type);
+        if (!n.from_prior) return words;
+        auto homes = prior_homes.find(type);
+        if (homes == prior_homes.end()) return words;
+        return words + fmt::format(", fleet prior, {} home{}", homes->second, homes->second == 1 ? "" : "s");
     }
 
     void refresh(DeviceHot& h, DeviceState& d, int64_t now) {
@@ -768,13 +786,13 @@ void Engine::State::observe(const net::Mac& mac, const Sample& tick, std::vector
             }
             if (cached.normal.source != Source::none)
                 text += fmt::format("; its normal is {} ({})", in_unit(cached.normal.value, unit),
-                                    source_words(cached.normal, d.type));
+                                    normal_words(cached.normal, d.type));
             text += "; threshold " + in_unit(f.threshold, unit);
             d.last_value[f.check] = std::max(f.value, d.projected[f.check]);
             d.last_fired_ms[f.check] = now;
         } else {
             cached.threshold = f.threshold;
-            cached.normal = {0, Source::none, hour_of(now)};
+            cached.normal = {0, Source::none, false, hour_of(now)};
             text = fmt::format(
                 "connected to {} port {} every {:.0f} s, {} times in a row (within {:.0f} %), "
                 "an address it had not contacted before; threshold {} in a row",
@@ -841,7 +859,7 @@ Finding Engine::State::decide(DeviceState& d, Detector detector, double value,
                   cached.normal.value,
                   cached.threshold,
                   unit,
-                  source_words(cached.normal, d.type),
+                  normal_words(cached.normal, d.type),
                   std::move(text),
                   std::nullopt,
                   {}};
@@ -1167,8 +1185,10 @@ nlohmann::json Engine::to_json() const {
     nlohmann::json learned = nlohmann::json::object(), priors = nlohmann::json::object();
     for (const auto& [type, b] : s.learned) learned[type] = b.to_json();
     for (const auto& [type, b] : s.priors) priors[type] = b.to_json();
-    return {{"format", state_format}, {"version", state_version}, {"devices", std::move(devices)},
-            {"types", std::move(learned)},  {"priors", std::move(priors)}};
+    nlohmann::json out{{"format", state_format}, {"version", state_version}, {"devices", std::move(devices)},
+                       {"types", std::move(learned)},  {"priors", std::move(priors)}};
+    if (!s.prior_homes.empty()) out["prior_homes"] = s.prior_homes;
+    return out;
 }
 
 void Engine::load_json(const nlohmann::json& j) {
@@ -1253,6 +1273,16 @@ void Engine::load_json(const nlohmann::json& j) {
     };
     read_types("types", fresh.learned);
     read_types("priors", fresh.priors);
+    if (j.contains("prior_homes")) {  // absent from a state saved before priors named their homes
+        if (!j["prior_homes"].is_object())
+            throw std::invalid_argument("engine state.prior_homes: expected an object of types");
+        for (const auto& [type, n] : j["prior_homes"].items()) {
+            if (!fresh.priors.count(type) || !n.is_number_integer() || n.get<int64_t>() < 1)
+                throw std::invalid_argument("engine state.prior_homes." + type +
+                                            ": expected a whole number for an imported type");
+            fresh.prior_homes[type] = n.get<uint64_t>();
+        }
+    }
     *state_ = std::move(fresh);
 }
 
@@ -1264,7 +1294,10 @@ Profiles Engine::export_profiles() const {
 
 void Engine::import_profiles(const Profiles& priors) {
     state_->priors.clear();
+    state_->prior_homes.clear();
     for (const auto& [type, b] : priors.types) state_->priors[type] = b;
+    for (const auto& [type, n] : priors.homes)
+        if (priors.types.count(type)) state_->prior_homes[type] = n;
     for (auto& h : state_->hot) h.cache_dirty = true;
 }
 

@@ -24,12 +24,15 @@ bool valid_type_name(const std::string& name) {
 
 void Profiles::merge(const Profiles& other) {
     for (const auto& [type, baseline] : other.types) types[type].merge(baseline);
+    for (const auto& [type, n] : other.homes) homes[type] += n;
 }
 
 nlohmann::json Profiles::to_json() const {
     nlohmann::json out_types = nlohmann::json::object();
     for (const auto& [type, baseline] : types) out_types[type] = baseline.to_json();
-    return {{"format", format_name}, {"version", format_version}, {"types", std::move(out_types)}};
+    nlohmann::json out{{"format", format_name}, {"version", format_version}, {"types", std::move(out_types)}};
+    if (!homes.empty()) out["homes"] = homes;
+    return out;
 }
 
 Profiles Profiles::from_json(const nlohmann::json& j) {
@@ -52,6 +55,17 @@ Profiles Profiles::from_json(const nlohmann::json& j) {
             p.types[type] = Baseline::from_json(baseline);
         } catch (const std::invalid_argument& e) {
             throw std::invalid_argument("profiles: type " + type + ": " + e.what());
+        }
+    }
+    if (j.contains("homes")) {
+        if (!j["homes"].is_object())
+            throw std::invalid_argument("profiles: \"homes\" must be an object of type names");
+        for (const auto& [type, n] : j["homes"].items()) {
+            if (!p.types.count(type))
+                throw std::invalid_argument("profiles: homes." + type + ": no profile of that type");
+            if (!n.is_number_integer() || n.get<int64_t>() < 1)
+                throw std::invalid_argument("profiles: homes." + type + ": expected a whole number from 1");
+            p.homes[type] = n.get<uint64_t>();
         }
     }
     return p;

@@ -17,11 +17,16 @@ namespace warden::engine {
 
 struct Profiles {
     std::map<std::string, Baseline> types;  // by type name
+    // A fleet prior's provenance: how many homes (gateways) each type's profile was merged
+    // from. Set by the fleet's aggregator; absent from one gateway's own export. The engine
+    // names it in the evidence of what it judges by the prior.
+    std::map<std::string, uint64_t> homes;
 
     void merge(const Profiles& other);
     bool operator==(const Profiles&) const = default;
 
-    // {"format": "warden-profiles", "version": 1, "types": {"camera": {...}, ...}}
+    // {"format": "warden-profiles", "version": 1, "types": {"camera": {...}, ...}}, and
+    // "homes": {"camera": 1200, ...} when known. Merging adds the homes of each type.
     nlohmann::json to_json() const;
     // Throws std::invalid_argument naming what is wrong (format, version, type, feature).
     static Profiles from_json(const nlohmann::json&);

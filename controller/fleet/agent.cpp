@@ -132,7 +132,7 @@ json Agent::status() const {
 // ---- the thread ----
 
 void Agent::run() {
-    Backoff backoff;
+    Backoff backoff(settings_.reconnect_max.count());
     int64_t next_attempt = 0;
     bool session = false;  // a connection exists (perhaps still being set up)
     std::unique_ptr<TcpProbe> probe;  // before a connection: does the broker answer?

@@ -64,6 +64,7 @@ std::map<std::string, PriorBook::Prior> PriorBook::priors(size_t k) const {
         Prior& prior = out[type];
         for (const auto& [gw, p] : by_gateway) prior.profiles.merge(p);
         prior.homes = by_gateway.size();
+        prior.profiles.homes[type] = by_gateway.size();  // what a gateway's evidence names
     }
     return out;
 }

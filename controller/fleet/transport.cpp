@@ -79,7 +79,7 @@ TcpProbe::State TcpProbe::wait(int timeout_ms) {
 
 int64_t Backoff::next_ms() {
     int64_t wait = std::uniform_int_distribution<int64_t>(step_ms_ / 2, step_ms_)(rng_);
-    step_ms_ = std::min(step_ms_ * 2, kMaxMs);
+    step_ms_ = std::min(step_ms_ * 2, max_ms_);
     return wait;
 }
 

@@ -3,6 +3,7 @@
 // (or plain TCP with insecure, said loudly), and the reconnect delay with jitter.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -46,12 +47,15 @@ private:
 // together do not come back together.
 class Backoff {
 public:
+    // Steps from 1 s up to max_ms (the policy's fleet.reconnect_max).
+    explicit Backoff(int64_t max_ms = 60'000) : max_ms_(std::max(max_ms, kFirstMs)) {}
     // How long to wait before the next attempt; each call doubles the step.
     int64_t next_ms();
     void reset() { step_ms_ = kFirstMs; }
 
 private:
-    static constexpr int64_t kFirstMs = 1'000, kMaxMs = 60'000;
+    static constexpr int64_t kFirstMs = 1'000;
+    int64_t max_ms_;
     int64_t step_ms_ = kFirstMs;
     std::mt19937_64 rng_{std::random_device{}()};
 };

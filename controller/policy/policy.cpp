@@ -798,7 +798,7 @@ void read_fleet(Checker& c, const Value& v, Fleet& out) {
     static constexpr std::string_view keys[] = {
         "enabled",      "host",     "port",       "ca",           "cert",          "key",
         "operator_key", "insecure", "gateway_id", "queue_size",   "health_every", "inventory_every",
-        "profiles_every"};
+        "profiles_every", "reconnect_max"};
     auto fields = c.mapping(v, keys, "a mapping with enabled, host, port, ca, cert, key and operator_key");
     if (!fields) return;
     if (auto f = fields->get("enabled"))
@@ -849,6 +849,8 @@ void read_fleet(Checker& c, const Value& v, Fleet& out) {
     if (auto f = fields->get("profiles_every"))
         if (auto d = c.duration(f->value, milliseconds(5'000), milliseconds(7 * 86'400'000ll)))
             out.profiles_every = *d;
+    if (auto f = fields->get("reconnect_max"))
+        if (auto d = c.duration(f->value, milliseconds(1'000), milliseconds(3'600'000))) out.reconnect_max = *d;
     if (!out.enabled) return;
     // What an enabled channel cannot do without.
     c.required(*fields, "host", "the broker's host name or address");

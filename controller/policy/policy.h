@@ -175,6 +175,7 @@ struct Fleet {
     milliseconds health_every{60'000};
     milliseconds inventory_every{600'000};
     milliseconds profiles_every{3'600'000};
+    milliseconds reconnect_max{60'000};  // the longest wait between two connection attempts
 };
 inline constexpr uint64_t fleet_queue_min = 16ull << 10;
 inline constexpr uint64_t fleet_queue_max = 256ull << 20;

@@ -188,6 +188,8 @@ std::vector<SchemaKey> build() {
          "How often the whole inventory is reported (besides on each change)."},
         {"fleet.profiles_every", "a duration from 5s to 7d", duration(p.fleet.profiles_every),
          "How often the per-type profiles are published."},
+        {"fleet.reconnect_max", "a duration from 1s to 1h", duration(p.fleet.reconnect_max),
+         "The longest wait between two attempts to reach the broker (the waits double from 1 s, jittered)."},
         {"detectors", "a mapping", "", "The behaviour engine: what each detector looks for and what it does."},
         {"detectors.learning_period", duration_range(engine::learning_period_min, engine::learning_period_max),
          duration(d.learning_period), "How long a device's own history is learned before it is trusted."},

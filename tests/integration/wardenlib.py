@@ -503,8 +503,9 @@ class TestbedRun:
     else the test's default), a work dir and the record of the controllers it starts. `kind`
     names the test's files: /tmp/warden-<kind>-<prefix>-*, /run/warden-<kind>-<prefix>.pids."""
 
-    def __init__(self, source, default_prefix, kind):
-        self.prefix = os.environ.get("WD_TEST_TESTBED_PREFIX", default_prefix)
+    def __init__(self, source, default_prefix, kind, prefix=None):
+        # `prefix`: a test's second testbed, named after its first one's.
+        self.prefix = prefix or os.environ.get("WD_TEST_TESTBED_PREFIX", default_prefix)
         self.testbed = Testbed(os.path.join(source, "scripts", "testbed.sh"), self.prefix)
         self.workdir = tempfile.mkdtemp(prefix=f"warden-{kind}-{self.prefix}-")
         self.pid_record = PidRecord(f"/run/warden-{kind}-{self.prefix}.pids",

@@ -171,6 +171,44 @@ TEST_CASE("exempt devices and never-quarantined types get alerts, with the reaso
     CHECK(e.device(device_b)->quarantined_until_ms == 0);
 }
 
+TEST_CASE("a new device judged by a fleet prior: its evidence names the prior and its homes") {
+    // A camera type profile of 9,000 quiet windows (more than a type needs to be trusted).
+    engine::Baseline quiet;
+    std::array<engine::FeatureVector, engine::window_count> zero{};
+    for (int i = 0; i < 9'000; ++i) quiet.add(zero, i % 24);
+    engine::Profiles prior;
+    prior.types.emplace("camera", quiet);
+    auto sweep_normal_from = [&](const engine::Profiles& imported, engine::Engine* keep = nullptr) {
+        engine::Engine e;
+        e.import_profiles(imported);
+        if (keep) {  // through the state file, as after a restart
+            keep->import_profiles(imported);
+            e.load_json(keep->to_json());
+        }
+        e.set_type(device_a, "camera");
+        idle_run(e, device_a, t0, t0 + 20'000);
+        auto found = e.observe(device_a, telnet_sweep(t0 + 21'000, 12));
+        REQUIRE(found.size() == 1);
+        CHECK(found[0].evidence.text.find("(" + found[0].evidence.normal_from + ")") != std::string::npos);
+        return found[0].evidence.normal_from;
+    };
+    // Imported from a file (`warden profile import`): how many homes is not known.
+    CHECK(sweep_normal_from(prior) == "camera profile");
+    // From the fleet's aggregator: the homes it was merged from.
+    prior.homes["camera"] = 3;
+    CHECK(sweep_normal_from(prior) == "camera profile, fleet prior, 3 homes");
+    engine::Engine saved;
+    CHECK(sweep_normal_from(prior, &saved) == "camera profile, fleet prior, 3 homes");
+    // A device of another type is not judged by the camera prior.
+    engine::Engine e;
+    e.import_profiles(prior);
+    e.set_type(device_b, "plug");
+    idle_run(e, device_b, t0, t0 + 20'000);
+    auto plug = e.observe(device_b, telnet_sweep(t0 + 21'000, 12));
+    REQUIRE(plug.size() == 1);
+    CHECK(plug[0].evidence.normal_from == "default while learning");
+}
+
 TEST_CASE("a disabled detector stays silent; a reconfigured engine keeps what it learned") {
     engine::Config c;
     c.propagation.response.enabled = false;

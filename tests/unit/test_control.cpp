@@ -330,6 +330,27 @@ TEST_CASE("the operator's blocklist file: a bad line costs that line, and the re
     CHECK(aside == 1);
 }
 
+TEST_CASE("the cloud's blocklist keeps its version: on disk, across a restart, through local changes") {
+    Rig r;
+    json list = json::array({{{"prefix", "203.0.113.0/24"}, {"direction", "out"}}});
+    REQUIRE(r.core.execute({{"op", "replace_blocklist"}, {"prefixes", list}, {"version", "intel-7"}}, kOperator).ok());
+    CHECK(r.core.operator_blocklist().version() == "intel-7");
+    CHECK(r.core.execute({{"op", "block"}, {"prefixes", json::array({"192.0.2.0/24"})}}, kOperator).ok());
+    CHECK(r.core.operator_blocklist().version() == "intel-7");
+    blocklist::OperatorList again(r.state);  // the next start
+    CHECK(again.load().empty());
+    CHECK(again.version() == "intel-7");
+    CHECK(again.entries().size() == 2);
+    // A version from outside stays one printable line in the file, whatever it holds.
+    REQUIRE(r.core.execute({{"op", "replace_blocklist"}, {"prefixes", list}, {"version", "v8\n198.51.100.0/24 both"}},
+                           kOperator)
+                .ok());
+    blocklist::OperatorList third(r.state);
+    CHECK(third.load().empty());
+    CHECK(third.entries().size() == 1);
+    CHECK(third.version() == "v8\\x0a198.51.100.0/24 both");
+}
+
 TEST_CASE("pending requests wait for the engine, oldest first, and are applied once") {
     Rig r;
     control::PendingLearning later(r.state.path());

@@ -22,6 +22,7 @@
 #include "fleet/command_log.h"
 #include "fleet/outbox.h"
 #include "fleet/signing.h"
+#include "fleet/transport.h"
 #include "support/temp_dir.h"
 
 using namespace warden;
@@ -371,6 +372,43 @@ TEST_CASE("the aggregator: a prior from k gateways, exact, unchanged by repeats,
     REQUIRE(c.verdict == CheckedCommand::Verdict::apply);
     CHECK(c.request["op"] == "import_profiles");
     CHECK(c.request["profiles"].dump() == bytes);
+    // The prior names how many homes it came from: a gateway's evidence says so.
+    CHECK(engine::Profiles::from_json(c.request["profiles"]).homes == std::map<std::string, uint64_t>{{"camera", 5}});
+}
+
+TEST_CASE("a profile's homes: written when known, summed by a merge, checked when read; a gateway cannot claim any") {
+    engine::Profiles a = engine::Profiles::from_json(profile_message("gw1", "camera", 1, 10)["profiles"]);
+    CHECK(a.homes.empty());
+    CHECK_FALSE(a.to_json().contains("homes"));  // one gateway's export is as it was
+    a.homes["camera"] = 3;
+    engine::Profiles b = engine::Profiles::from_json(a.to_json());
+    CHECK(b == a);
+    b.merge(a);
+    CHECK(b.homes.at("camera") == 6);
+    json bad = a.to_json();
+    bad["homes"] = {{"plug", 2}};
+    CHECK_THROWS_WITH(engine::Profiles::from_json(bad), doctest::Contains("homes.plug: no profile of that type"));
+    bad["homes"] = {{"camera", 0}};
+    CHECK_THROWS_WITH(engine::Profiles::from_json(bad), doctest::Contains("homes.camera: expected a whole number"));
+    // The aggregator counts homes itself: what a gateway's message says is not taken.
+    json claim = profile_message("gw1", "camera", 1, 10);
+    claim["profiles"]["homes"] = {{"camera", 1000}};
+    PriorBook book("");
+    std::string why;
+    CHECK_MESSAGE(book.take("camera", "gw1", claim, &why), why);
+    CHECK(book.priors(1)["camera"].profiles.homes.at("camera") == 1);
+}
+
+TEST_CASE("reconnect waits: doubling from 1 s, jittered, never above the policy's reconnect_max") {
+    Backoff capped(5'000);
+    int64_t longest = 0;
+    for (int i = 0; i < 20; ++i) longest = std::max(longest, capped.next_ms());
+    CHECK(longest <= 5'000);
+    CHECK(longest >= 2'500);  // the step reached the cap: a wait is at least half of it
+    Backoff standard;
+    for (int i = 0; i < 20; ++i) CHECK(standard.next_ms() <= 60'000);
+    standard.reset();
+    CHECK(standard.next_ms() <= 1'000);
 }
 
 // A broker that never answers (its SYNs dropped: a listener on loopback whose accept queue is

@@ -952,7 +952,7 @@ TEST_CASE("fleet: off by default; an enabled channel names its broker, certifica
     Policy p = valid(minimal +
                      "fleet:\n  enabled: true\n  host: broker.example.net\n  port: 18883\n"
                      "  ca: /etc/ca.pem\n  cert: /etc/gw.pem\n  key: /etc/gw.key\n"
-                     "  operator_key: /etc/op.pub\n  queue_size: 64KB\n  health_every: 30s\n");
+                     "  operator_key: /etc/op.pub\n  queue_size: 64KB\n  health_every: 30s\n  reconnect_max: 5s\n");
     CHECK(p.fleet.enabled);
     CHECK(p.fleet.host == "broker.example.net");
     CHECK(p.fleet.port == 18883);
@@ -962,6 +962,8 @@ TEST_CASE("fleet: off by default; an enabled channel names its broker, certifica
     CHECK(p.fleet.operator_key == "/etc/op.pub");
     CHECK(p.fleet.queue_bytes == 64u << 10);
     CHECK(p.fleet.health_every == 30s);
+    CHECK(p.fleet.reconnect_max == 5s);
+    CHECK(d.fleet.reconnect_max == 60s);
     CHECK_FALSE(p.fleet.insecure);
 
     // Enabled without certificates: each missing one named at the section.
@@ -998,6 +1000,8 @@ TEST_CASE("fleet: insecure is plain TCP with a warning, and only then is gateway
     CHECK(m.message.find("did you mean 'operator_key'?") != std::string::npos);
     auto q = only_error(load_text(minimal + "fleet:\n  queue_size: 1KB\n", "p.yaml"));
     CHECK(q.key == "fleet.queue_size");
+    auto b = only_error(load_text(minimal + "fleet:\n  reconnect_max: 500ms\n", "p.yaml"));
+    CHECK(b.key == "fleet.reconnect_max");
 }
 
 TEST_CASE("policy show: the effective policy loads back to the same policy, defaults filled in") {
