@@ -790,6 +790,11 @@ void Engine::State::observe(const net::Mac& mac, const Sample& tick, std::vector
             text += "; threshold " + in_unit(f.threshold, unit);
             d.last_value[f.check] = std::max(f.value, d.projected[f.check]);
             d.last_fired_ms[f.check] = now;
+            // The detector's other checks measured the same behaviour (a scan's 10 s count
+            // and its 10 min count): what each projected is what a false positive teaches it.
+            for (size_t sibling = 0; sibling < check_count; ++sibling)
+                if (sibling != f.check && spec(sibling).detector == spec(f.check).detector)
+                    d.last_value[sibling] = d.projected[sibling];
         } else {
             cached.threshold = f.threshold;
             cached.normal = {0, Source::none, false, hour_of(now)};
@@ -1031,6 +1036,12 @@ Taught Engine::false_positive(const net::Mac& mac, std::optional<Detector> detec
             size_t c = *latest;
             double before = d.cached[c].threshold;
             d.tolerance[c] = std::max(d.tolerance[c], d.last_value[c] * false_positive_margin);
+            // The detector's other checks saw the same behaviour: each learns what it
+            // projected when the finding fired, or it fires the moment the release lets the
+            // device back (or the same behaviour again crosses the count of a longer horizon).
+            for (size_t other = 0; other < check_count; ++other)
+                if (other != c && spec(other).detector == det)
+                    d.tolerance[other] = std::max(d.tolerance[other], d.last_value[other] * false_positive_margin);
             line = fmt::format("{}: this device's threshold raised from {} to {}",
                                to_string(det), in_unit(before, spec(c).unit),
                                in_unit(std::max(before, d.tolerance[c]), spec(c).unit));
@@ -1064,6 +1075,7 @@ Taught Engine::false_positive(const net::Mac& mac, std::optional<Detector> detec
         auto wrong = std::find(d.quarantines.begin(), d.quarantines.end(), d.last_beacon_ms);
         if (wrong != d.quarantines.end()) d.quarantines.erase(wrong);
     }
+    d.horizons.forget_evidence();
     d.quarantined_until = std::min(d.quarantined_until, now_ms);
     state_->hot[*at].cache_dirty = true;
     return taught;

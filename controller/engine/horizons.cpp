@@ -183,6 +183,11 @@ void Horizons::features(Window w, HorizonFeatures& out) const {
         }
 }
 
+void Horizons::forget_evidence() {
+    for (auto& h : horizons_)
+        for (auto& half : h.halves) half.clear(half.start_ms);
+}
+
 bool Horizons::empty() const {
     for (const auto& h : horizons_)
         for (const auto& half : h.halves)

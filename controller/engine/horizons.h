@@ -74,6 +74,10 @@ public:
     void advance(int64_t now_ms);
     void features(Window w, HorizonFeatures& out) const;
     bool empty() const;
+    // An operator said what was counted was normal (a false positive): the evidence so far
+    // goes, so that the behaviour it showed is judged afresh against the raised threshold
+    // rather than stay over it for up to an hour. The ledger of new destinations stays.
+    void forget_evidence();
 
 private:
     struct HostPorts {

@@ -304,6 +304,31 @@ TEST_CASE("a false positive teaches the device: the same behaviour stays quiet, 
     CHECK(nothing.text.find("nothing to learn") == 0);
 }
 
+TEST_CASE("a false positive covers the long horizons too: the release is not followed by the same finding") {
+    engine::Engine e;
+    idle_run(e, device_a, t0, t0 + 20'000);
+    // 40 new addresses a second on port 23 for 10 s: over the 10 s checks and, with 400
+    // unanswered attempts, over the 10 min one as well.
+    std::vector<Finding> found;
+    for (int i = 0; i < 10; ++i)
+        e.observe(device_a, telnet_sweep(t0 + 21'000 + i * 1'000, 40, 100'000 + uint32_t(i) * 40), found);
+    REQUIRE(!found.empty());
+    int64_t now = t0 + 31'000;
+    auto taught = e.false_positive(device_a, std::nullopt, now);
+    REQUIRE(!taught.detectors.empty());
+    MESSAGE(taught.text);
+    // Back on the network, quiet: nothing of what was forgiven comes back from the 10 min count.
+    auto after = idle_run(e, device_a, now, now + 120'000);
+    for (const auto& f : after) CHECK_MESSAGE(false, f.summary());
+    // The same sweep again, run to its end this time (the first was cut off by the
+    // quarantine): still nothing, over 10 s nor over 10 min.
+    std::vector<Finding> again;
+    now += 121'000;
+    for (int i = 0; i < 20; ++i)
+        e.observe(device_a, telnet_sweep(now + i * 1'000, 40, 200'000 + uint32_t(i) * 40), again);
+    for (const auto& f : again) CHECK_MESSAGE(false, f.summary());
+}
+
 TEST_CASE("a false positive on beaconing makes that destination part of the history") {
     const TrainedHome& trained = trained_home();
     engine::Engine e = trained.engine;
